@@ -41,7 +41,13 @@ class ClockFolio(models.Model):
         help="A hidden folio is not shown to the guest on the MyBooking portal.",
     )
 
-    @api.depends("line_ids.amount", "line_ids.kind")
+    # The form edits charges and payments through the two filtered lists.
+    @api.depends(
+        "line_ids.amount",
+        "line_ids.kind",
+        "charge_line_ids.amount",
+        "payment_line_ids.amount",
+    )
     def _compute_amounts(self):
         for folio in self:
             charges = folio.line_ids.filtered(lambda line: line.kind == "charge")

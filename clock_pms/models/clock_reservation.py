@@ -248,7 +248,6 @@ class ClockReservation(models.Model):
         return [self.nightly_price] * self.nights
 
     def _compute_access_url(self):
-        super()._compute_access_url()
         for booking in self:
             booking.access_url = f"/my/bookings/{booking.id}"
 
