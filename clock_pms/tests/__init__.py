@@ -1,0 +1,6 @@
+from . import test_deposit
+from . import test_reservation
+from . import test_security
+from . import test_booking_engine
+from . import test_portal
+from . import test_tour
