@@ -1,0 +1,177 @@
+# shellcheck shell=bash
+# Helpers shared by scripts/test, scripts/demo and scripts/lint. Source it; do not run it.
+#
+# Settings (environment variables, all optional):
+#   CLOCK_PYTHON   interpreter that imports Odoo 18 and the tools (default: python3)
+#   CLOCK_DB_HOST  PostgreSQL host (default 127.0.0.1)
+#   CLOCK_DB_PORT  PostgreSQL port (default 5432)
+#   CLOCK_DB_USER  PostgreSQL role (default root; trust authentication is assumed)
+
+CLOCK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PY="${CLOCK_PYTHON:-python3}"
+DB_HOST="${CLOCK_DB_HOST:-127.0.0.1}"
+DB_PORT="${CLOCK_DB_PORT:-5432}"
+DB_USER="${CLOCK_DB_USER:-root}"
+
+say() { printf '==> %s\n' "$*"; }
+warn() { printf 'WARNING: %s\n' "$*" >&2; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# The addons of this repository: every top-level folder holding a __manifest__.py.
+clock_addons() {
+    local m
+    for m in "$CLOCK_ROOT"/*/__manifest__.py; do
+        [ -e "$m" ] && basename "$(dirname "$m")"
+    done
+}
+
+# Fail with a pointer to Odoo's official source when Odoo 18.0 is not importable.
+require_odoo() {
+    local version
+    if ! version="$("$PY" -c 'import odoo.release as r; print(r.major_version)' 2>/dev/null)"; then
+        cat >&2 <<EOF
+ERROR: Odoo 18.0 is not importable by '$PY' ("$PY -c 'import odoo'" fails).
+
+Odoo is not on PyPI and is not part of this repository. Install Odoo 18.0 Community
+outside this repository, following Odoo's own documentation, from Odoo's official source:
+  - https://github.com/odoo/odoo  (branch 18.0)
+  - https://www.odoo.com/page/download  or  https://nightly.odoo.com/  (18.0 source archive)
+Install its Python requirements, make 'import odoo' work for this interpreter
+(or point CLOCK_PYTHON at an interpreter where it does), then run this command again.
+EOF
+        exit 1
+    fi
+    if [ "$version" != "18.0" ]; then
+        die "'$PY' imports Odoo $version; this project needs Odoo 18.0 (https://github.com/odoo/odoo, branch 18.0)."
+    fi
+    "$PY" -c 'import sys; sys.exit(not ((3, 10) <= sys.version_info[:2] <= (3, 12)))' \
+        || warn "Odoo 18.0 supports Python 3.10 to 3.12; '$PY' is $("$PY" -V 2>&1)."
+}
+
+# The command line that runs Odoo's CLI (what odoo-bin does) with any importable Odoo 18.
+# Usage: "${ODOO_CMD[@]}" [odoo options...]
+# shellcheck disable=SC2034  # used by the scripts that source this file
+ODOO_CMD=(env TZ=UTC "$PY" -c 'import sys; sys.argv[0] = "odoo"; import odoo.cli; sys.exit(odoo.cli.main())')
+
+# --addons-path value: Odoo's own addons folders (a pip/tarball install keeps them in
+# odoo/addons, a git checkout also has <checkout>/addons), then this repository.
+odoo_addons_path() {
+    "$PY" - "$CLOCK_ROOT" <<'EOF'
+import os
+import sys
+
+import odoo
+
+odoo_dir = os.path.dirname(os.path.abspath(odoo.__file__))
+paths = []
+for candidate in (
+    os.path.join(odoo_dir, "addons"),
+    os.path.join(os.path.dirname(odoo_dir), "addons"),
+):
+    if os.path.isdir(candidate) and any(
+        os.path.isfile(os.path.join(candidate, mod, "__manifest__.py"))
+        for mod in ("web", "base")
+    ):
+        paths.append(candidate)
+paths.append(sys.argv[1])
+print(",".join(paths))
+EOF
+}
+
+# Start the local PostgreSQL cluster when nothing answers on DB_HOST:DB_PORT.
+ensure_postgres() {
+    if pg_isready -q -h "$DB_HOST" -p "$DB_PORT" 2>/dev/null; then
+        return 0
+    fi
+    command -v pg_ctlcluster >/dev/null 2>&1 \
+        || die "PostgreSQL is not answering on $DB_HOST:$DB_PORT and pg_ctlcluster is missing (Debian: apt-get install postgresql)."
+    local ver name
+    read -r ver name < <(pg_lsclusters -h 2>/dev/null | awk -v p="$DB_PORT" '$3 == p {print $1, $2; exit}')
+    ver="${ver:-15}"
+    name="${name:-main}"
+    say "Starting PostgreSQL cluster $ver/$name"
+    pg_ctlcluster --skip-systemctl-redirect "$ver" "$name" start \
+        || die "could not start PostgreSQL cluster $ver/$name"
+    for _ in $(seq 1 30); do
+        pg_isready -q -h "$DB_HOST" -p "$DB_PORT" && return 0
+        sleep 1
+    done
+    die "PostgreSQL still does not answer on $DB_HOST:$DB_PORT"
+}
+
+psql_admin() {
+    psql -X -q -v ON_ERROR_STOP=1 -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" -d postgres "$@"
+}
+
+db_exists() {
+    [ "$(psql_admin -Atc "SELECT 1 FROM pg_database WHERE datname = '$1'")" = "1" ]
+}
+
+drop_db() {
+    psql_admin -c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" >/dev/null 2>&1 \
+        || warn "could not drop database $1"
+}
+
+# A TCP port that nothing listens on right now.
+free_port() {
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# 0 when localstripe answers GET /v1/customers with 200 at the given base URL.
+localstripe_ready() {
+    "$PY" - "$1" <<'EOF'
+import base64
+import sys
+import urllib.request
+
+req = urllib.request.Request(
+    sys.argv[1] + "/v1/customers",
+    headers={"Authorization": "Basic " + base64.b64encode(b"sk_test_x:").decode()},
+)
+try:
+    with urllib.request.urlopen(req, timeout=2) as resp:
+        sys.exit(0 if resp.status == 200 else 1)
+except Exception:
+    sys.exit(1)
+EOF
+}
+
+# 0 when something accepts TCP connections on 127.0.0.1:PORT.
+port_busy() {
+    "$PY" -c 'import socket, sys; s = socket.socket(); s.settimeout(1); sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
+}
+
+# start_localstripe PORT LOGFILE: starts `localstripe --port PORT --from-scratch`, waits until it
+# answers, sets LOCALSTRIPE_PID. localstripe listens on all interfaces and pickles its state to
+# /tmp/localstripe.pickle (shared by every instance: hence --from-scratch).
+start_localstripe() {
+    local port="$1" logfile="$2"
+    "$PY" -c 'import localstripe' 2>/dev/null \
+        || die "localstripe is not installed for '$PY': $PY -m pip install -r requirements-dev.txt"
+    "$PY" -m localstripe --port "$port" --from-scratch >"$logfile" 2>&1 &
+    LOCALSTRIPE_PID=$!
+    for _ in $(seq 1 100); do
+        if localstripe_ready "http://127.0.0.1:$port"; then
+            return 0
+        fi
+        kill -0 "$LOCALSTRIPE_PID" 2>/dev/null || break
+        sleep 0.2
+    done
+    cat "$logfile" >&2 || true
+    die "localstripe did not start on port $port"
+}
+
+# stop_pid PID [NAME]: SIGTERM, then SIGKILL after 15 s.
+stop_pid() {
+    local pid="$1"
+    [ -n "$pid" ] || return 0
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 75); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+        sleep 0.2
+    done
+    warn "${2:-process $pid} did not stop on SIGTERM; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
