@@ -25,7 +25,7 @@ RULES = (
 
 
 def round_to_currency(amount, rounding):
-    """Round ``amount`` half-up to a multiple of the currency ``rounding`` (0.01, 1...)."""
+    """Round ``amount`` half-up to a multiple of the currency ``rounding``."""
     step = Decimal(str(rounding))
     quantized = (Decimal(str(amount)) / step).quantize(Decimal(1), ROUND_HALF_UP)
     return float(quantized * step)

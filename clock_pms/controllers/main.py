@@ -7,6 +7,7 @@ POSTed form and recomputes prices on the server: nothing the browser sends is
 trusted beyond the ids and words the guest picked.
 """
 
+import uuid
 from datetime import timedelta
 
 from odoo import _, fields, http, tools
@@ -91,8 +92,14 @@ class BookingEngine(http.Controller):
         try:
             booking = self._booking_read_choice(kw)
             booking["guest"] = self._booking_read_guest(kw)
+            booking["request_key"] = self._booking_read_request_key(kw)
         except BookingInputError as error:
             return self._booking_render_error(error, kw)
+        done_sudo = self._booking_find_done(booking["request_key"])
+        if done_sudo:
+            # A second click on "Confirm booking" (or a reload): show the booking the
+            # first click made instead of booking the room again.
+            return request.redirect(done_sudo.get_portal_url(), local=False)
         try:
             with request.env.cr.savepoint():
                 reservation_sudo = self._booking_create_reservation(booking)
@@ -189,6 +196,23 @@ class BookingEngine(http.Controller):
         booking = self._booking_read_stay(kw)
         booking["room_type"] = self._booking_read_room_type(kw, booking)
         return booking
+
+    def _booking_read_request_key(self, kw):
+        """The once-only key the summary page gave this booking request."""
+        key = (kw.get("request_key") or "").strip()
+        if len(key) != 32 or not key.isalnum():
+            raise BookingInputError(
+                _("This booking form has expired. Please check your booking again.")
+            )
+        return key
+
+    def _booking_find_done(self, request_key):
+        """The booking an earlier submission of the same summary page made."""
+        return (
+            request.env["clock.reservation"]
+            .sudo()
+            .search([("booking_request_key", "=", request_key)], limit=1)
+        )
 
     def _booking_read_guest(self, kw):
         """The guest's details, checked; raise BookingInputError on step 2."""
@@ -290,6 +314,7 @@ class BookingEngine(http.Controller):
     def _booking_prepare_reservation_values(self, booking):
         values = self._booking_prepare_stay_values(booking, booking["room_type"])
         values["partner_id"] = self._booking_get_partner(booking["guest"]).id
+        values["booking_request_key"] = booking["request_key"]
         if booking["guest"]["note"]:
             values["note"] = booking["guest"]["note"]
         return values
@@ -374,7 +399,10 @@ class BookingEngine(http.Controller):
             "booking": booking,
             "guest": booking["guest"],
             "quote": self._booking_quote(booking, booking["room_type"]),
-            "hidden": self._booking_hidden_values(booking, booking["guest"]),
+            "hidden": dict(
+                self._booking_hidden_values(booking, booking["guest"]),
+                request_key=kw.get("request_key") or uuid.uuid4().hex,
+            ),
             "error": None,
         }
 

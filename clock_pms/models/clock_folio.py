@@ -31,9 +31,7 @@ class ClockFolio(models.Model):
     amount_total = fields.Monetary(
         string="Total Charges", compute="_compute_amounts", store=True
     )
-    amount_paid = fields.Monetary(
-        string="Paid", compute="_compute_amounts", store=True
-    )
+    amount_paid = fields.Monetary(string="Paid", compute="_compute_amounts", store=True)
     balance = fields.Monetary(compute="_compute_amounts", store=True)
     hide_on_portal = fields.Boolean(
         string="Hidden on MyBooking",

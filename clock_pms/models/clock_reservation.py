@@ -129,6 +129,14 @@ class ClockReservation(models.Model):
         help="What the guarantee policy asks the guest to pay up front.",
     )
     note = fields.Text(string="Guest Request")
+    booking_request_key = fields.Char(
+        copy=False,
+        readonly=True,
+        index="btree_not_null",
+        help="Once-only key of the booking engine form that made this booking: a "
+        "second submission of the same form finds this booking instead of making "
+        "another.",
+    )
 
     _sql_constraints = [
         (
@@ -137,6 +145,11 @@ class ClockReservation(models.Model):
             "The departure must be after the arrival.",
         ),
         ("guests_positive", "CHECK(guest_count > 0)", "A booking needs a guest."),
+        (
+            "booking_request_key_uniq",
+            "unique(booking_request_key)",
+            "This booking request was already made.",
+        ),
     ]
 
     # ------------------------------------------------------------------
@@ -242,9 +255,7 @@ class ClockReservation(models.Model):
             lambda line: line.kind == "charge" and line.revenue_group == "room"
         )
         if room_lines:
-            return room_lines.sorted(lambda line: (line.date, line.id)).mapped(
-                "amount"
-            )
+            return room_lines.sorted(lambda line: (line.date, line.id)).mapped("amount")
         return [self.nightly_price] * self.nights
 
     def _compute_access_url(self):
@@ -276,12 +287,9 @@ class ClockReservation(models.Model):
                 company = self.env["res.company"].browse(
                     vals.get("company_id") or self.env.company.id
                 )
-                vals["name"] = (
-                    self.env["ir.sequence"]
-                    .with_company(company)
-                    .next_by_code("clock.reservation")
-                    or _("New")
-                )
+                vals["name"] = self.env["ir.sequence"].with_company(
+                    company
+                ).next_by_code("clock.reservation") or _("New")
         return super().create(vals_list)
 
     # ------------------------------------------------------------------

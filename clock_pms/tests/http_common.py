@@ -1,4 +1,5 @@
 import re
+import uuid
 from datetime import timedelta
 from html import unescape
 
@@ -143,6 +144,7 @@ class ClockPmsHttpCommon(HttpCase):
             "name": "Ana Ivanova",
             "email": "ana.ivanova@example.com",
             "phone": "+359 2 123 4567",
+            "request_key": uuid.uuid4().hex,
         }
         data.update(overrides)
         return data

@@ -138,6 +138,7 @@ class TestBookingEngine(ClockPmsHttpCommon):
                 "email",
                 "phone",
                 "note",
+                "request_key",
             },
         )
 
@@ -252,6 +253,24 @@ class TestBookingEngine(ClockPmsHttpCommon):
     # ------------------------------------------------------------------
     # Finish
     # ------------------------------------------------------------------
+
+    def test_submitting_the_summary_twice_books_once(self):
+        data = self._form_data()
+        first = self._post("/book/finish", data, allow_redirects=False)
+        before = self.env["clock.reservation"].search_count([])
+        second = self._post("/book/finish", data, allow_redirects=False)
+
+        self.assertEqual(second.status_code, 303)
+        self.assertEqual(self.env["clock.reservation"].search_count([]), before)
+        self.assertEqual(second.headers["Location"], first.headers["Location"])
+
+    def test_finish_without_the_summary_key_books_nothing(self):
+        before = self.env["clock.reservation"].search_count([])
+        response = self._post("/book/finish", self._form_data(request_key=""))
+
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("This booking form has expired", response.text)
+        self.assertEqual(self.env["clock.reservation"].search_count([]), before)
 
     def test_booking_end_to_end_creates_a_confirmed_booking(self):
         before = self.env["clock.reservation"].search_count([])
