@@ -1,0 +1,198 @@
+# Part of clock_stripe_payment. License LGPL-3.
+
+import logging
+
+import stripe
+from werkzeug.exceptions import Forbidden, NotFound
+
+from odoo import http
+from odoo.http import request
+
+from .. import const
+from ..models.clock_stripe_event import TRANSIENT_ERROR_KINDS
+from ..stripe_api import ClockStripeError, construct_event
+
+_logger = logging.getLogger(__name__)
+
+
+class ClockStripeController(http.Controller):
+    """Routes of the Stripe (hotel) provider.
+
+    Browser contract of the card form (after ``/payment/transaction`` returned the
+    processing values, see ``payment.transaction._get_specific_processing_values``):
+
+    1. ``stripe.confirmCardSetup(clock_stripe_setup_intent_secret,
+       {payment_method: {card: cardElement, billing_details}})``;
+    2. JSON-RPC ``POST /payment/clock_stripe/confirm`` with
+       ``{reference, access_token: clock_stripe_access_token,
+       setup_intent_id: result.setupIntent.id}``;
+    3. the answer is ``{reference, state, requires_action, client_secret, error,
+       redirect_url}``:
+
+       * ``requires_action`` true: run ``stripe.confirmCardPayment(client_secret)``
+         (3-D Secure), then post again ``{reference, access_token}``, optionally
+         with ``payment_intent_id`` (also after a failed authentication, so that
+         the server reads the intent at Stripe and records the outcome);
+       * ``state`` ``error``/``cancel``: show ``message`` (= ``error``), the
+         reason the card was refused or declined, and let the guest retry (a new
+         transaction);
+       * otherwise go to ``redirect_url`` (``/payment/status``).
+
+    Calling the route again for a transaction that is already processed only
+    returns its state: nothing is charged twice.
+
+    Token payments (``online_token``) with ``clock_stripe_requires_action`` in the
+    processing values run step 3 with ``clock_stripe_payment_intent_secret``.
+    """
+
+    _confirm_url = "/payment/clock_stripe/confirm"
+    _checkout_redirect_url = "/payment/clock_stripe/checkout_redirect"
+    _checkout_return_url = "/payment/clock_stripe/checkout_return"
+    _webhook_url = "/payment/clock_stripe/webhook"
+    WEBHOOK_TOLERANCE = 300  # seconds
+
+    @staticmethod
+    def _get_tx_sudo(reference, access_token):
+        tx_sudo = (
+            request.env["payment.transaction"]
+            .sudo()
+            .search(
+                [
+                    ("reference", "=", reference or ""),
+                    ("provider_code", "=", const.PROVIDER_CODE),
+                ],
+                limit=1,
+            )
+        )
+        if not tx_sudo:
+            raise NotFound()
+        if not tx_sudo._clock_stripe_check_access_token(access_token):
+            raise Forbidden()
+        return tx_sudo
+
+    @http.route(_confirm_url, type="json", auth="public")
+    def clock_stripe_confirm(
+        self,
+        reference=None,
+        access_token=None,
+        setup_intent_id=None,
+        payment_intent_id=None,
+        **kwargs,
+    ):
+        """Continue the card flow after Stripe.js (see the class docstring)."""
+        tx_sudo = self._get_tx_sudo(reference, access_token)
+        return tx_sudo._clock_stripe_confirm_from_browser(
+            setup_intent_id=setup_intent_id, payment_intent_id=payment_intent_id
+        )
+
+    @http.route(
+        _checkout_redirect_url,
+        type="http",
+        methods=["GET"],
+        auth="public",
+        sitemap=False,
+    )
+    def clock_stripe_checkout_redirect(self, reference=None, access_token=None, **kw):
+        """Send the guest to the Stripe Checkout page of the transaction."""
+        tx_sudo = self._get_tx_sudo(reference, access_token)
+        if tx_sudo.state != "draft" or not tx_sudo.clock_stripe_checkout_url:
+            return request.redirect("/payment/status")
+        return request.redirect(tx_sudo.clock_stripe_checkout_url, local=False)
+
+    @http.route(
+        _checkout_return_url,
+        type="http",
+        methods=["GET"],
+        auth="public",
+        sitemap=False,
+    )
+    def clock_stripe_checkout_return(
+        self, reference=None, access_token=None, canceled=None, **kw
+    ):
+        """The guest is back from Stripe Checkout: settle from Stripe's answer.
+
+        The return addresses carry the transaction's access token, so that nobody
+        else can cancel a guest's Checkout session by guessing its reference.
+        """
+        tx_sudo = (
+            request.env["payment.transaction"]
+            .sudo()
+            .search(
+                [
+                    ("reference", "=", reference or ""),
+                    ("provider_code", "=", const.PROVIDER_CODE),
+                ],
+                limit=1,
+            )
+        )
+        if tx_sudo and tx_sudo._clock_stripe_check_access_token(access_token):
+            tx_sudo._clock_stripe_process_checkout_return(canceled=bool(canceled))
+        return request.redirect("/payment/status")
+
+    @http.route(
+        _webhook_url,
+        type="http",
+        methods=["POST"],
+        auth="public",
+        csrf=False,
+        save_session=False,
+    )
+    def clock_stripe_webhook(self):
+        """Receive a Stripe event: verify, de-duplicate, apply.
+
+        * no, bad or expired signature (300 s): 400, nothing changes;
+        * an event already received: 200, nothing changes;
+        * an event about an object this database does not know: 200, ignored;
+        * Stripe unreachable while applying the event: 503, nothing kept, so that
+          Stripe sends the event again.
+        """
+        payload = request.httprequest.get_data()
+        signature = request.httprequest.headers.get("Stripe-Signature")
+        if not signature:
+            _logger.warning("Stripe webhook without signature refused")
+            return request.make_json_response(
+                {"error": "missing signature"}, status=400
+            )
+        providers = (
+            request.env["payment.provider"]
+            .sudo()
+            .search(
+                [
+                    ("code", "=", const.PROVIDER_CODE),
+                    ("clock_stripe_webhook_secret", "!=", False),
+                ]
+            )
+        )
+        event = provider = None
+        for candidate in providers:
+            try:
+                event = construct_event(
+                    payload,
+                    signature,
+                    candidate.clock_stripe_webhook_secret,
+                    tolerance=self.WEBHOOK_TOLERANCE,
+                )
+            except stripe.SignatureVerificationError:
+                continue
+            except ValueError:
+                return request.make_json_response(
+                    {"error": "invalid payload"}, status=400
+                )
+            provider = candidate
+            break
+        if event is None:
+            _logger.warning("Stripe webhook with a bad or expired signature refused")
+            return request.make_json_response(
+                {"error": "invalid signature"}, status=400
+            )
+        events = request.env["clock.stripe.event"].sudo()
+        try:
+            with request.env.cr.savepoint():
+                outcome = events._clock_stripe_process(provider, event)
+        except ClockStripeError as error:
+            if error.kind not in TRANSIENT_ERROR_KINDS:
+                raise
+            # Nothing was kept (not even the event id): Stripe sends it again.
+            _logger.warning("Stripe event %s postponed: %s", event.get("id"), error)
+            return request.make_json_response({"error": "try again later"}, status=503)
+        return request.make_json_response({"status": outcome})

@@ -1,0 +1,110 @@
+# Part of clock_stripe_payment. License LGPL-3.
+
+import logging
+
+from odoo import api, fields, models
+
+from .. import const
+from ..stripe_api import ClockStripeError
+
+_logger = logging.getLogger(__name__)
+
+
+class PaymentToken(models.Model):
+    _inherit = "payment.token"
+
+    clock_stripe_payment_method_id = fields.Char(
+        string="Stripe Payment Method ID", readonly=True, copy=False
+    )
+    clock_stripe_card_brand = fields.Char(string="Card Brand", readonly=True)
+    clock_stripe_exp_month = fields.Integer(string="Expiry Month", readonly=True)
+    clock_stripe_exp_year = fields.Integer(string="Expiry Year", readonly=True)
+
+    # === COMPUTE METHODS === #
+
+    @api.depends(
+        "payment_details",
+        "create_date",
+        "clock_stripe_card_brand",
+        "clock_stripe_exp_month",
+        "clock_stripe_exp_year",
+    )
+    def _compute_display_name(self):
+        return super()._compute_display_name()
+
+    # === BUSINESS METHODS === #
+
+    def _build_display_name(self, *args, max_length=34, should_pad=True, **kwargs):
+        """Override of `payment`: ``VISA •••• 4242 (12/30)`` for Stripe cards."""
+        name = super()._build_display_name(
+            *args, max_length=max_length, should_pad=should_pad, **kwargs
+        )
+        if (
+            self.provider_code != const.PROVIDER_CODE
+            or not self.clock_stripe_card_brand
+        ):
+            return name
+        parts = [self.clock_stripe_card_brand.upper(), name]
+        if self.clock_stripe_exp_month and self.clock_stripe_exp_year:
+            month = self.clock_stripe_exp_month
+            year = self.clock_stripe_exp_year % 100
+            parts.append(f"({month:02d}/{year:02d})")
+        return " ".join(part for part in parts if part)
+
+    def _handle_archiving(self):
+        """Override of `payment`: detach the card at Stripe when its token is archived.
+
+        A failure is logged and does not block the archiving (disabling a provider
+        with a revoked key must still work); the card then stays on the customer at
+        Stripe, where it cannot be charged without a token in Odoo.
+        """
+        res = super()._handle_archiving()
+        for token in self.filtered(
+            lambda t: t.provider_code == const.PROVIDER_CODE
+            and t.clock_stripe_payment_method_id
+        ):
+            try:
+                token.provider_id._clock_stripe_client().detach_payment_method(
+                    token.clock_stripe_payment_method_id
+                )
+            except ClockStripeError as error:
+                _logger.warning(
+                    "could not detach the card of token %s at Stripe: %s",
+                    token.id,
+                    error.stripe_message or error,
+                )
+        return res
+
+    # === HOTEL: cards on file === #
+    # Written for the hotel flows (issue 4).
+
+    clock_reservation_card_ids = fields.One2many(
+        "clock.reservation.card", "token_id", string="Bookings"
+    )
+
+    def _clock_get_masked_label(self):
+        """The card as staff and guests see it: brand, last digits, expiry."""
+        self.ensure_one()
+        return self._build_display_name()
+
+    def _clock_is_needed(self, exclude=None):
+        """Whether the card must be kept (an active hold on it, or another booking
+        still open or within its retention period)."""
+        self.ensure_one()
+        return self.env["clock.reservation"]._clock_token_is_needed(
+            self, exclude=exclude
+        )
+
+    def get_linked_records_info(self):
+        """Override of `payment`: list the bookings the card is on file for."""
+        res = super().get_linked_records_info()
+        for booking in self.sudo().clock_reservation_card_ids.reservation_id:
+            res.append(
+                {
+                    "description": self.env._("Booking"),
+                    "id": booking.id,
+                    "name": booking.name,
+                    "url": booking.get_portal_url(),
+                }
+            )
+        return res

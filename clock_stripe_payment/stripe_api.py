@@ -1,0 +1,686 @@
+# Part of clock_stripe_payment. License LGPL-3.
+"""The one Stripe client of the addon.
+
+Every request this addon sends to Stripe goes through :class:`ClockStripeClient`,
+which is built on the official SDK (``stripe.StripeClient``, ``client.v1.*``) with:
+
+* the API base URL of the provider (Stripe's by default, a Stripe double such as
+  localstripe in tests and demos);
+* a timeout, network retries and the pinned API version (``const.API_VERSION``);
+* an explicit idempotency key, derived from the Odoo transaction reference and the
+  operation (``utils.idempotency_key``), on every call that creates or changes money;
+* Stripe errors turned into :class:`ClockStripeError` (a ``UserError``) carrying a
+  clear message for guests and staff and the details callers need (kind, code);
+* results returned as plain dicts (``StripeObject.to_dict()``): SDK 16 objects are
+  not dicts.
+
+**Stripe double.** When the API base is not ``api.stripe.com`` the client is in
+"double" mode (``is_double``). localstripe answers ``400 Unexpected <param>`` to
+several parameters real Stripe accepts; they are only sent to real Stripe and each
+one is named where it is gated (``_real_stripe_only``). The double also lacks
+``/v1/account`` and ``/v1/webhook_endpoints``; those differences live here too.
+
+Secrets are never logged: only operation names, object ids and idempotency keys.
+"""
+
+import logging
+import secrets
+import threading
+
+import requests
+import stripe
+
+from odoo.exceptions import UserError
+from odoo.tools.translate import LazyTranslate
+
+from . import const, utils
+
+_logger = logging.getLogger(__name__)
+# Messages are translated when raised: in the language of the request's user, or
+# in English in crons and tests (no warning about a missing language).
+_lt = LazyTranslate(__name__, default_lang="en_US")
+
+
+# === ERRORS === #
+
+
+class ClockStripeError(UserError):
+    """A Stripe request failed; ``str(error)`` is safe to show to a guest.
+
+    :ivar str kind: ``card``, ``authentication_required``, ``invalid_key``,
+        ``permission``, ``rate_limit``, ``connection``, ``invalid_request``,
+        ``idempotency``, ``not_available`` or ``api``.
+    :ivar str code: Stripe's error code (``card_declined``...), if any.
+    :ivar str decline_code: Stripe's decline code, if any.
+    :ivar int http_status: HTTP status of the answer, if any.
+    :ivar dict payment_intent: The PaymentIntent returned with a card error, if any.
+    :ivar str stripe_message: Stripe's own message (for logs and back office).
+    """
+
+    def __init__(
+        self,
+        message,
+        kind="api",
+        code=None,
+        decline_code=None,
+        http_status=None,
+        payment_intent=None,
+        stripe_message=None,
+        param=None,
+    ):
+        super().__init__(str(message))
+        self.kind = kind
+        self.code = code
+        self.decline_code = decline_code
+        self.http_status = http_status
+        self.payment_intent = payment_intent
+        self.stripe_message = stripe_message
+        self.param = param
+
+
+def _card_error_message(code, decline_code, stripe_message):
+    """Return the guest-facing message of a card error."""
+    if code == "expired_card":
+        return _lt("The card has expired. Please use another card.")
+    if code == "incorrect_cvc":
+        return _lt("The card's security code (CVC) is incorrect.")
+    if code in ("incorrect_number", "invalid_number"):
+        return _lt("The card number is incorrect.")
+    if code == "authentication_required" or decline_code == "authentication_required":
+        return _lt(
+            "The card's bank requires the card holder to authenticate this payment "
+            "(3-D Secure)."
+        )
+    if decline_code == "insufficient_funds":
+        return _lt(
+            "The card was declined: insufficient funds. Please use another card."
+        )
+    if code == "processing_error":
+        return _lt(
+            "The card could not be processed by its bank. Please try again or use "
+            "another card."
+        )
+    return _lt(
+        "The card was declined by its bank (%(reason)s). Please use another card.",
+        reason=stripe_message or code or _lt("no reason given"),
+    )
+
+
+def _error_from_stripe(exc):
+    """Map a ``stripe.StripeError`` to a :class:`ClockStripeError`."""
+    stripe_message = getattr(exc, "user_message", None) or str(exc)
+    code = getattr(exc, "code", None)
+    http_status = getattr(exc, "http_status", None)
+    error_object = getattr(exc, "error", None)
+    payment_intent = None
+    decline_code = None
+    param = getattr(exc, "param", None)
+    if error_object is not None:
+        decline_code = getattr(error_object, "decline_code", None)
+        pi = getattr(error_object, "payment_intent", None)
+        if pi is not None:
+            payment_intent = pi.to_dict() if hasattr(pi, "to_dict") else pi
+    if isinstance(exc, stripe.CardError):
+        decline_code = decline_code or getattr(exc, "decline_code", None)
+        kind = (
+            "authentication_required"
+            if "authentication_required" in (code, decline_code)
+            else "card"
+        )
+        message = _card_error_message(code, decline_code, stripe_message)
+    elif isinstance(exc, stripe.AuthenticationError):
+        kind = "invalid_key"
+        message = _lt(
+            "Stripe refused the Secret key: it is invalid, expired or revoked."
+        )
+    elif isinstance(exc, stripe.PermissionError):
+        kind = "permission"
+        message = _lt(
+            "The Secret key is not allowed to make this request at Stripe "
+            "(restricted key?)."
+        )
+    elif isinstance(exc, stripe.RateLimitError):
+        kind = "rate_limit"
+        message = _lt(
+            "Stripe is receiving too many requests right now. Please try again in "
+            "a moment."
+        )
+    elif isinstance(exc, stripe.APIConnectionError):
+        kind = "connection"
+        message = _lt("Could not reach Stripe. Please try again in a moment.")
+    elif isinstance(exc, stripe.IdempotencyError):
+        kind = "idempotency"
+        message = _lt(
+            "Stripe refused a repeated request with different data. Please refresh "
+            "and check the payment before trying again."
+        )
+    elif isinstance(exc, stripe.InvalidRequestError):
+        kind = "invalid_request"
+        if code == "payment_intent_unexpected_state":
+            message = _lt(
+                "Stripe refused the operation: the payment is no longer in a state "
+                "that allows it (%(detail)s).",
+                detail=stripe_message,
+            )
+        else:
+            message = _lt(
+                "Stripe refused the request: %(detail)s", detail=stripe_message
+            )
+    else:  # APIError and anything else the SDK raises.
+        kind = "api"
+        message = _lt(
+            "Stripe could not process the request. Please try again in a moment."
+        )
+    return ClockStripeError(
+        message,
+        kind=kind,
+        code=code,
+        decline_code=decline_code,
+        http_status=http_status,
+        payment_intent=payment_intent,
+        stripe_message=stripe_message,
+        param=param,
+    )
+
+
+# === CLIENT === #
+
+_clients = {}
+_clients_lock = threading.Lock()
+
+
+def _sdk_client(secret_key, api_base, timeout, max_network_retries):
+    """Return a cached ``stripe.StripeClient`` (keeps HTTP connections alive)."""
+    cache_key = (secret_key, api_base, timeout, max_network_retries)
+    with _clients_lock:
+        client = _clients.get(cache_key)
+        if client is None:
+            if len(_clients) > 32:  # Keys were rotated many times: start afresh.
+                _clients.clear()
+            client = stripe.StripeClient(
+                secret_key,
+                base_addresses={"api": api_base},
+                stripe_version=const.API_VERSION,
+                max_network_retries=max_network_retries,
+                http_client=stripe.RequestsClient(timeout=timeout),
+            )
+            _clients[cache_key] = client
+    return client
+
+
+def _as_dict(obj):
+    if obj is None:
+        return None
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    return obj
+
+
+class ClockStripeClient:
+    """Stripe access for one provider (one Stripe account and key).
+
+    :param str secret_key: The provider's secret key (never logged).
+    :param str api_base: API base URL; Stripe's when empty.
+    :param str publishable_key: The provider's publishable key (for the double's
+        3-D Secure helpers only; never needed by real Stripe calls).
+    """
+
+    def __init__(
+        self,
+        secret_key,
+        api_base=None,
+        publishable_key=None,
+        timeout=const.REQUEST_TIMEOUT,
+        max_network_retries=const.MAX_NETWORK_RETRIES,
+    ):
+        if not secret_key:
+            raise ClockStripeError(
+                _lt("The Stripe Secret key is not set on the payment provider."),
+                kind="invalid_key",
+            )
+        self.api_base = utils.normalize_api_base(api_base)
+        self.is_double = utils.is_stripe_double(self.api_base)
+        self.publishable_key = publishable_key
+        self.timeout = timeout
+        self._secret_key = secret_key
+        self._client = _sdk_client(
+            secret_key, self.api_base, timeout, max_network_retries
+        )
+
+    def __repr__(self):
+        key = utils.mask_secret(self._secret_key)
+        double = " double" if self.is_double else ""
+        return f"<ClockStripeClient {self.api_base} key={key}{double}>"
+
+    # --- plumbing ---
+
+    def _call(
+        self,
+        label,
+        method,
+        *args,
+        params=None,
+        idempotency_key=None,
+        expected_kinds=(),
+    ):
+        """Run one SDK call, log it without secrets and map its errors.
+
+        :param str label: Name of the operation for logs.
+        :param callable method: A bound ``client.v1.<service>.<method>``.
+        :param dict params: Request parameters.
+        :param str idempotency_key: Key for calls that create or change money.
+        :param tuple expected_kinds: Error kinds the caller handles (logged at
+            INFO level only).
+        :return: The answer as a plain dict.
+        """
+        options = {"idempotency_key": idempotency_key} if idempotency_key else {}
+        kwargs = {}
+        if params:
+            kwargs["params"] = params
+        if options:
+            kwargs["options"] = options
+        try:
+            result = method(*args, **kwargs)
+        except stripe.StripeError as exc:
+            error = _error_from_stripe(exc)
+            _logger.log(
+                logging.INFO if error.kind in expected_kinds else logging.WARNING,
+                "Stripe %s failed (%s, code=%s, http=%s, idempotency key=%s): %s",
+                label,
+                error.kind,
+                error.code,
+                error.http_status,
+                idempotency_key,
+                error.stripe_message,
+            )
+            raise error from None
+        result = _as_dict(result)
+        _logger.info(
+            "Stripe %s ok: %s%s",
+            label,
+            result.get("id") if isinstance(result, dict) else "-",
+            f" (idempotency key {idempotency_key})" if idempotency_key else "",
+        )
+        return result
+
+    def _real_stripe_only(self, params, **extra):
+        """Add parameters that real Stripe takes but localstripe refuses.
+
+        localstripe answers ``400 Unexpected <param>`` to ``description``,
+        ``setup_future_usage``, ``cancellation_reason``, refund ``reason``,
+        ``return_url``, ``receipt_email``, ``statement_descriptor*``, ``mandate`` and
+        ``shipping``. They are informative here (the transaction is found by
+        metadata), so on the double they are simply left out.
+        """
+        if not self.is_double:
+            params.update({k: v for k, v in extra.items() if v is not None})
+        return params
+
+    @staticmethod
+    def _metadata(reference, purpose=None):
+        metadata = {const.METADATA_REFERENCE_KEY: reference}
+        if purpose:
+            metadata[const.METADATA_PURPOSE_KEY] = purpose
+        return metadata
+
+    # --- account and webhooks ---
+
+    def check_credentials(self, account_id=None):
+        """Check that the key works and, on real Stripe, that it is ``account_id``'s.
+
+        :return: ``{'account_id': str|None, 'livemode': bool|None,
+            'account_checked': bool}``
+        :raise ClockStripeError: ``invalid_key`` when Stripe answers 401.
+        """
+        if self.is_double:
+            # localstripe has no /v1/account (404): the key is checked with the
+            # balance, which any valid key may read, and the account id cannot be.
+            balance = self._call("balance check", self._client.v1.balance.retrieve)
+            return {
+                "account_id": None,
+                "livemode": balance.get("livemode"),
+                "account_checked": False,
+            }
+        account = self._call("account check", self._client.v1.accounts.retrieve_current)
+        return {
+            "account_id": account.get("id"),
+            "livemode": None,
+            "account_checked": True,
+        }
+
+    def register_webhook(self, url, events, endpoint_id=None):
+        """Register the webhook endpoint and return ``{'id', 'secret'}``.
+
+        Real Stripe: ``POST /v1/webhook_endpoints`` returns the signing secret.
+        localstripe has no such endpoint; it takes ``POST /_config/webhooks/<id>``
+        (no auth) with a secret of our choosing, which is generated here.
+        """
+        if self.is_double:
+            endpoint_id = endpoint_id or "clock_stripe"
+            secret = f"whsec_{secrets.token_hex(24)}"
+            try:
+                response = requests.post(
+                    f"{self.api_base}/_config/webhooks/{endpoint_id}",
+                    json={"url": url, "secret": secret, "events": list(events)},
+                    timeout=self.timeout,
+                )
+                response.raise_for_status()
+            except requests.RequestException as exc:
+                _logger.warning("webhook registration on the Stripe double: %s", exc)
+                raise ClockStripeError(
+                    _lt("Could not register the webhook on the Stripe test double."),
+                    kind="connection",
+                ) from None
+            return {"id": endpoint_id, "secret": secret}
+        endpoint = self._call(
+            "webhook endpoint create",
+            self._client.v1.webhook_endpoints.create,
+            params={
+                "url": url,
+                "enabled_events": list(events),
+                "api_version": const.API_VERSION,
+                "description": "Odoo clock_stripe_payment",
+            },
+        )
+        return {"id": endpoint["id"], "secret": endpoint.get("secret")}
+
+    # --- customers and payment methods ---
+
+    def create_customer(self, name, email=None, phone=None, address=None, meta=None):
+        params = {"name": name or "", "metadata": meta or {}}
+        if email:
+            params["email"] = email
+        if phone:
+            params["phone"] = phone[:20]
+        if address:
+            params["address"] = {k: v for k, v in address.items() if v}
+        return self._call(
+            "customer create", self._client.v1.customers.create, params=params
+        )
+
+    def retrieve_payment_method(self, payment_method_id):
+        return self._call(
+            "payment method retrieve",
+            self._client.v1.payment_methods.retrieve,
+            payment_method_id,
+        )
+
+    def attach_payment_method(self, payment_method_id, customer_id):
+        return self._call(
+            "payment method attach",
+            self._client.v1.payment_methods.attach,
+            payment_method_id,
+            params={"customer": customer_id},
+        )
+
+    def detach_payment_method(self, payment_method_id, missing_ok=True):
+        """Detach a card from its customer; a card that is not attached is fine."""
+        try:
+            return self._call(
+                "payment method detach",
+                self._client.v1.payment_methods.detach,
+                payment_method_id,
+                expected_kinds=("invalid_request",) if missing_ok else (),
+            )
+        except ClockStripeError as error:
+            if missing_ok and error.kind == "invalid_request":
+                return None
+            raise
+
+    # --- setup intents ---
+
+    def create_setup_intent(self, customer_id, reference, description=None):
+        params = {
+            "customer": customer_id,
+            "usage": "off_session",
+            "payment_method_types": ["card"],
+            "metadata": self._metadata(reference),
+        }
+        self._real_stripe_only(params, description=description)
+        return self._call(
+            "setup intent create", self._client.v1.setup_intents.create, params=params
+        )
+
+    def retrieve_setup_intent(self, setup_intent_id):
+        return self._call(
+            "setup intent retrieve",
+            self._client.v1.setup_intents.retrieve,
+            setup_intent_id,
+            params={"expand": ["payment_method"]},
+        )
+
+    # --- payment intents ---
+
+    def create_payment_intent(
+        self,
+        *,
+        amount,
+        currency,
+        customer_id,
+        payment_method_id,
+        reference,
+        idempotency_key,
+        capture_manually=False,
+        off_session=False,
+        purpose=None,
+        description=None,
+    ):
+        """Create and confirm a card PaymentIntent (charge or hold) in one call.
+
+        ``off_session`` is sent with ``confirm=True`` at creation, the only place
+        localstripe accepts it (and what Stripe recommends for merchant-initiated
+        charges).
+        """
+        if amount <= 0:
+            raise ClockStripeError(
+                _lt("The amount sent to Stripe must be positive."),
+                kind="invalid_request",
+            )
+        params = {
+            "amount": int(amount),
+            "currency": currency.lower(),
+            "customer": customer_id,
+            "payment_method": payment_method_id,
+            "payment_method_types": ["card"],
+            "capture_method": "manual" if capture_manually else "automatic",
+            "confirm": True,
+            "off_session": bool(off_session),
+            "metadata": self._metadata(reference, purpose),
+            "expand": ["latest_charge", "payment_method"],
+        }
+        self._real_stripe_only(params, description=description)
+        return self._call(
+            "payment intent create",
+            self._client.v1.payment_intents.create,
+            params=params,
+            idempotency_key=idempotency_key,
+        )
+
+    def retrieve_payment_intent(self, payment_intent_id):
+        return self._call(
+            "payment intent retrieve",
+            self._client.v1.payment_intents.retrieve,
+            payment_intent_id,
+            params={"expand": ["latest_charge", "payment_method"]},
+        )
+
+    def find_payment_intent(self, reference, customer_id=None, created_after=None):
+        """Return the PaymentIntent created for ``reference``, or None.
+
+        Reconciliation of a transaction whose answer was lost (timeout, crash
+        between Stripe's answer and the commit): the intent is found by the
+        reference in its metadata, then read back with its charge expanded.
+
+        Real Stripe: the customer's intents created since ``created_after`` (a
+        Unix timestamp) are listed; the Search API is not used, it may lag by a
+        minute. The double cannot filter a list by customer (400): all its intents
+        are listed and filtered here.
+
+        :param str reference: The Odoo transaction reference.
+        :param str customer_id: The Stripe customer the intent was created for.
+        :param int created_after: Unix time before which the intent cannot exist.
+        :rtype: dict|None
+        """
+        params = {"limit": 100}
+        if customer_id and not self.is_double:
+            params["customer"] = customer_id
+            if created_after:
+                params["created"] = {"gte": int(created_after)}
+        for _page in range(50):  # At most 5000 intents: a bound, never reached.
+            result = self._call(
+                "payment intent list",
+                self._client.v1.payment_intents.list,
+                params=dict(params),
+            )
+            intents = result.get("data") or []
+            for intent in intents:
+                metadata = intent.get("metadata") or {}
+                if metadata.get(const.METADATA_REFERENCE_KEY) == reference:
+                    return self.retrieve_payment_intent(intent["id"])
+            if not result.get("has_more") or not intents:
+                return None
+            params["starting_after"] = intents[-1]["id"]
+        return None
+
+    def capture_payment_intent(
+        self, payment_intent_id, idempotency_key, amount_to_capture=None
+    ):
+        params = {"expand": ["latest_charge"]}
+        if amount_to_capture is not None:
+            params["amount_to_capture"] = int(amount_to_capture)
+        return self._call(
+            "payment intent capture",
+            self._client.v1.payment_intents.capture,
+            payment_intent_id,
+            params=params,
+            idempotency_key=idempotency_key,
+        )
+
+    def cancel_payment_intent(
+        self, payment_intent_id, idempotency_key, reason="requested_by_customer"
+    ):
+        params = {}
+        # cancellation_reason: localstripe answers 400 "Unexpected cancellation_reason".
+        self._real_stripe_only(params, cancellation_reason=reason)
+        return self._call(
+            "payment intent cancel",
+            self._client.v1.payment_intents.cancel,
+            payment_intent_id,
+            params=params or None,
+            idempotency_key=idempotency_key,
+        )
+
+    # --- refunds ---
+
+    def create_refund(
+        self,
+        payment_intent_id,
+        amount,
+        reference,
+        idempotency_key,
+        reason="requested_by_customer",
+    ):
+        params = {
+            "payment_intent": payment_intent_id,
+            "amount": int(amount),
+            "metadata": self._metadata(reference),
+        }
+        # reason: localstripe answers 400 "Unexpected reason".
+        self._real_stripe_only(params, reason=reason)
+        return self._call(
+            "refund create",
+            self._client.v1.refunds.create,
+            params=params,
+            idempotency_key=idempotency_key,
+        )
+
+    def list_refunds(self, payment_intent_id, limit=100):
+        result = self._call(
+            "refund list",
+            self._client.v1.refunds.list,
+            params={"payment_intent": payment_intent_id, "limit": limit},
+        )
+        return result.get("data", [])
+
+    # --- Checkout (alternative payment methods) ---
+
+    def create_checkout_session(
+        self,
+        *,
+        amount,
+        currency,
+        reference,
+        payment_method_types,
+        success_url,
+        cancel_url,
+        idempotency_key,
+        customer_email=None,
+        product_name=None,
+    ):
+        """Create a Stripe Checkout session (mode payment) for one amount.
+
+        localstripe has no Checkout (404): on the double this raises a clear error;
+        tests replace the client with a fake.
+        """
+        if self.is_double:
+            raise ClockStripeError(
+                _lt(
+                    "Stripe Checkout (alternative payment methods) is not available on "
+                    "the Stripe test double configured on this provider."
+                ),
+                kind="not_available",
+            )
+        params = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": currency.lower(),
+                        "unit_amount": int(amount),
+                        "product_data": {"name": product_name or reference},
+                    },
+                }
+            ],
+            "payment_method_types": list(payment_method_types),
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "client_reference_id": reference,
+            "metadata": self._metadata(reference),
+            "payment_intent_data": {"metadata": self._metadata(reference)},
+        }
+        if customer_email:
+            params["customer_email"] = customer_email
+        return self._call(
+            "checkout session create",
+            self._client.v1.checkout.sessions.create,
+            params=params,
+            idempotency_key=idempotency_key,
+        )
+
+    def retrieve_checkout_session(self, session_id):
+        return self._call(
+            "checkout session retrieve",
+            self._client.v1.checkout.sessions.retrieve,
+            session_id,
+            params={"expand": ["payment_intent"]},
+        )
+
+    def expire_checkout_session(self, session_id):
+        return self._call(
+            "checkout session expire",
+            self._client.v1.checkout.sessions.expire,
+            session_id,
+        )
+
+
+def construct_event(payload, signature_header, secret, tolerance=300):
+    """Verify a webhook signature and return the event as a plain dict.
+
+    :raise stripe.SignatureVerificationError: bad signature or timestamp too old.
+    :raise ValueError: the payload is not JSON.
+    """
+    event = stripe.Webhook.construct_event(
+        payload, signature_header, secret, tolerance=tolerance
+    )
+    return event.to_dict()
