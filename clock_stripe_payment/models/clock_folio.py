@@ -1,0 +1,70 @@
+from odoo import _, api, fields, models
+
+
+class ClockFolio(models.Model):
+    _inherit = "clock.folio"
+
+    transaction_ids = fields.Many2many(
+        "payment.transaction",
+        "clock_folio_transaction_rel",
+        "folio_id",
+        "transaction_id",
+        string="Transactions",
+        copy=False,
+        readonly=True,
+    )
+    clock_hold_ids = fields.Many2many(
+        "payment.transaction",
+        string="Active Holds",
+        compute="_compute_clock_holds",
+        help="Amounts authorized on the guest's card for this folio: they are not "
+        "payments until captured.",
+    )
+    clock_amount_held = fields.Monetary(
+        string="Held on Card", compute="_compute_clock_holds"
+    )
+
+    @api.depends("transaction_ids.state", "transaction_ids.amount")
+    def _compute_clock_holds(self):
+        for folio in self:
+            holds = folio.sudo().transaction_ids._clock_filter_active_holds()
+            folio.clock_hold_ids = holds
+            folio.clock_amount_held = sum(
+                folio.reservation_id._clock_to_currency(tx, tx.amount) for tx in holds
+            )
+
+    def _clock_wizard_action(self, method):
+        self.ensure_one()
+        action = getattr(self.reservation_id, method)()
+        action["context"] = dict(action.get("context") or {}, default_folio_id=self.id)
+        return action
+
+    def action_clock_send_card_link(self):
+        return self._clock_wizard_action("action_clock_send_card_link")
+
+    def action_clock_charge(self):
+        return self._clock_wizard_action("action_clock_charge")
+
+    def action_clock_hold(self):
+        return self._clock_wizard_action("action_clock_hold")
+
+    def action_clock_capture(self):
+        return self._clock_wizard_action("action_clock_capture")
+
+    def action_clock_release(self):
+        return self._clock_wizard_action("action_clock_release")
+
+    def action_clock_refund(self):
+        return self._clock_wizard_action("action_clock_refund")
+
+    def action_clock_view_transactions(self):
+        self.ensure_one()
+        self.reservation_id._clock_check_payment_access()
+        return {
+            "name": _("Transactions"),
+            "type": "ir.actions.act_window",
+            "res_model": "payment.transaction",
+            "view_mode": "list,form",
+            "domain": [("id", "in", self.sudo().transaction_ids.ids)],
+            "context": {"create": False},
+        }

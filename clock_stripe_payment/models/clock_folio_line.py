@@ -1,0 +1,63 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+#: What a payment line posted from a card transaction keeps as the transaction says.
+CARD_LINE_PROTECTED_FIELDS = {
+    "amount",
+    "kind",
+    "folio_id",
+    "payment_transaction_id",
+    "account_payment_id",
+}
+
+
+class ClockFolioLine(models.Model):
+    _inherit = "clock.folio.line"
+
+    payment_transaction_id = fields.Many2one(
+        "payment.transaction",
+        string="Transaction",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="restrict",
+        help="The card transaction this payment line was posted from.",
+    )
+    account_payment_id = fields.Many2one(
+        "account.payment",
+        string="Accounting Payment",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+    )
+
+    _sql_constraints = [
+        (
+            "payment_transaction_uniq",
+            "unique(payment_transaction_id)",
+            "A transaction is posted to a folio once.",
+        ),
+    ]
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_card_payment(self):
+        if self.filtered("payment_transaction_id"):
+            raise UserError(
+                _(
+                    "A card payment cannot be deleted from the folio: refund it "
+                    "instead."
+                )
+            )
+
+    def write(self, vals):
+        if (
+            not self.env.su
+            and CARD_LINE_PROTECTED_FIELDS & set(vals)
+            and self.filtered("payment_transaction_id")
+        ):
+            raise UserError(
+                _(
+                    "A card payment is posted as the card transaction says: its "
+                    "amount cannot be changed (refund it instead)."
+                )
+            )
+        return super().write(vals)

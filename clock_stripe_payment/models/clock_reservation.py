@@ -1,0 +1,985 @@
+import logging
+from datetime import timedelta
+
+from markupsafe import Markup
+
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import float_compare, format_amount, format_datetime
+
+_logger = logging.getLogger(__name__)
+
+#: States of a booking that still needs money secured.
+OPEN_STATES = ("draft", "confirmed", "checked_in")
+#: A hold expiring sooner than this is flagged on the reservation form.
+HOLD_WARNING_DELAY = timedelta(hours=48)
+
+
+class ClockReservation(models.Model):
+    _inherit = "clock.reservation"
+
+    card_ids = fields.One2many(
+        "clock.reservation.card", "reservation_id", string="Cards on File"
+    )
+    transaction_ids = fields.Many2many(
+        "payment.transaction",
+        "clock_reservation_transaction_rel",
+        "reservation_id",
+        "transaction_id",
+        string="Transactions",
+        copy=False,
+        readonly=True,
+    )
+    clock_card_count = fields.Integer(
+        string="Cards", compute="_compute_clock_payment_overview"
+    )
+    clock_hold_ids = fields.Many2many(
+        "payment.transaction",
+        string="Active Holds",
+        compute="_compute_clock_payment_overview",
+        help="Amounts authorized on a card and not captured or released yet.",
+    )
+    clock_amount_held = fields.Monetary(
+        string="Held", compute="_compute_clock_payment_overview"
+    )
+    clock_amount_card_paid = fields.Monetary(
+        string="Paid by Card", compute="_compute_clock_payment_overview"
+    )
+    clock_amount_refunded = fields.Monetary(
+        string="Refunded", compute="_compute_clock_payment_overview"
+    )
+    clock_amount_unsecured = fields.Monetary(
+        string="Owed, not Secured",
+        compute="_compute_clock_payment_overview",
+        help="The balance of the folios that no active hold covers.",
+    )
+    clock_next_hold_expiry = fields.Datetime(
+        string="Next Hold Expiry", compute="_compute_clock_payment_overview"
+    )
+    clock_payment_warning = fields.Text(
+        string="Payment Warning", compute="_compute_clock_payment_overview"
+    )
+    clock_card_available = fields.Boolean(
+        string="Card Guarantee Offered",
+        compute="_compute_clock_card_available",
+        help="The booking's policy asks for a card and the hotel's card provider "
+        "is active.",
+    )
+
+    # ------------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------------
+
+    @api.depends(
+        "guarantee_policy_id.payment_option",
+        "company_id.clock_stripe_card_provider_id.state",
+    )
+    def _compute_clock_card_available(self):
+        for booking in self:
+            policy = booking.guarantee_policy_id
+            booking.clock_card_available = bool(
+                policy and policy._clock_is_card_available()
+            )
+
+    @api.depends(
+        "card_ids.token_id.active",
+        "transaction_ids.state",
+        "transaction_ids.amount",
+        "balance",
+        "state",
+    )
+    def _compute_clock_payment_overview(self):
+        now = fields.Datetime.now()
+        for booking in self:
+            txs = booking.sudo().transaction_ids
+            holds = txs._clock_filter_active_holds()
+            held = sum(booking._clock_to_currency(tx, tx.amount) for tx in holds)
+            payments = txs._clock_filter_payments()
+            paid = sum(booking._clock_to_currency(tx, tx.amount) for tx in payments)
+            refunds = txs.filtered(
+                lambda tx: tx.operation == "refund" and tx.state == "done"
+            )
+            refunded = -sum(booking._clock_to_currency(tx, tx.amount) for tx in refunds)
+            expiries = [
+                expiry
+                for expiry in holds.mapped("clock_stripe_hold_expires_at")
+                if expiry
+            ]
+            booking.clock_card_count = len(
+                booking.sudo().card_ids.filtered("token_id.active")
+            )
+            booking.clock_hold_ids = holds
+            booking.clock_amount_held = held
+            booking.clock_amount_card_paid = paid
+            booking.clock_amount_refunded = refunded
+            booking.clock_amount_unsecured = max(
+                booking.currency_id.round(booking.balance - held), 0.0
+            )
+            booking.clock_next_hold_expiry = min(expiries) if expiries else False
+            warnings = []
+            if booking.state in OPEN_STATES:
+                if (
+                    float_compare(
+                        booking.balance,
+                        held,
+                        precision_rounding=booking.currency_id.rounding,
+                    )
+                    > 0
+                ):
+                    warnings.append(
+                        _(
+                            "The balance of %(balance)s exceeds what is secured by "
+                            "holds (%(held)s).",
+                            balance=format_amount(
+                                self.env, booking.balance, booking.currency_id
+                            ),
+                            held=format_amount(self.env, held, booking.currency_id),
+                        )
+                    )
+                for hold in holds.filtered(
+                    lambda tx: tx.clock_stripe_hold_expires_at
+                    and tx.clock_stripe_hold_expires_at <= now + HOLD_WARNING_DELAY
+                ):
+                    warnings.append(
+                        _(
+                            "The hold %(reference)s of %(amount)s expires on "
+                            "%(expiry)s: capture it or place a new one.",
+                            reference=hold.reference,
+                            amount=format_amount(
+                                self.env, hold.amount, hold.currency_id
+                            ),
+                            expiry=format_datetime(
+                                self.env, hold.clock_stripe_hold_expires_at
+                            ),
+                        )
+                    )
+            booking.clock_payment_warning = "\n".join(warnings) or False
+
+    def _clock_to_currency(self, tx, amount):
+        """``amount`` of the transaction ``tx`` in the booking's currency."""
+        self.ensure_one()
+        if tx.currency_id == self.currency_id or not tx.currency_id:
+            return amount
+        return tx.currency_id._convert(
+            amount,
+            self.currency_id,
+            self.company_id,
+            (tx.last_state_change or tx.create_date or fields.Datetime.now()).date(),
+        )
+
+    # ------------------------------------------------------------------
+    # Booking engine: the card step
+    # ------------------------------------------------------------------
+
+    def _booking_engine_complete(self):
+        """Send a booking whose policy takes a card to the card step.
+
+        The booking stays a draft until the card step succeeds: the transaction's
+        post-processing confirms and guarantees it (see
+        :meth:`_clock_process_transactions`). A card policy whose provider is not
+        active is not offered: the booking is then completed as by the core.
+        """
+        self.ensure_one()
+        if self.clock_card_available:
+            return self._clock_get_guarantee_url()
+        return super()._booking_engine_complete()
+
+    def _clock_get_guarantee_url(self):
+        """The guest's link to guarantee the booking with a card (access token in)."""
+        self.ensure_one()
+        return self.get_portal_url(suffix="/guarantee")
+
+    def _clock_get_add_card_url(self):
+        """The guest's link to put a (new) card on file for the booking."""
+        self.ensure_one()
+        return self.get_portal_url(suffix="/card")
+
+    def _clock_get_card_link(self):
+        """The link e-mailed to the guest: guarantee when still due, else add a card."""
+        self.ensure_one()
+        if self.clock_card_available and self.guarantee_status in (
+            "awaiting",
+            "expired",
+        ):
+            return self._clock_get_guarantee_url()
+        return self._clock_get_add_card_url()
+
+    def _clock_get_guarantee_amount(self):
+        """What the card step charges or holds: the policy's deposit, never more
+        than the open balance (0 when the policy only saves the card)."""
+        self.ensure_one()
+        policy = self.guarantee_policy_id
+        if not policy or policy.card_action not in ("pay", "hold"):
+            return 0.0
+        amount = min(self.deposit_amount, max(self._clock_get_balance(), 0.0))
+        return self.currency_id.round(max(amount, 0.0))
+
+    def _clock_get_card_provider(self):
+        """The hotel's card provider when it is active (else empty), in sudo."""
+        self.ensure_one()
+        provider = self.company_id.sudo().clock_stripe_card_provider_id
+        if provider.state in ("enabled", "test"):
+            return provider
+        return provider.browse()
+
+    def _clock_get_last_failed_guarantee(self):
+        """The guest's last card-step transaction, when it failed and the booking is
+        still not guaranteed (to show the reason and a retry)."""
+        self.ensure_one()
+        last = (
+            self.sudo()
+            .transaction_ids.filtered("clock_guarantee")
+            .sorted(lambda tx: tx.id)[-1:]
+        )
+        if last.state in ("error", "cancel") and self.guarantee_status != "guaranteed":
+            return last
+        return last.browse()
+
+    def _clock_can_guarantee_by_card(self):
+        """Whether the guest may guarantee the booking by card now."""
+        self.ensure_one()
+        return (
+            self.clock_card_available
+            and self.state in ("draft", "confirmed")
+            and self.guarantee_status in ("awaiting", "expired")
+        )
+
+    # ------------------------------------------------------------------
+    # Amounts
+    # ------------------------------------------------------------------
+
+    def _clock_get_visible_folios(self):
+        self.ensure_one()
+        return self.folio_ids.filtered(lambda folio: not folio.hide_on_portal)
+
+    def _clock_get_balance(self, include_hidden=False):
+        """What the guest still owes on the booking's folios.
+
+        :param bool include_hidden: count the folios hidden from MyBooking too
+        :return: the balance of the visible folios (all folios with
+            ``include_hidden``); before the booking has a folio, its price
+        """
+        self.ensure_one()
+        if not self.folio_ids:
+            return self.balance
+        folios = self.folio_ids if include_hidden else self._clock_get_visible_folios()
+        return self.currency_id.round(sum(folios.mapped("balance")))
+
+    def _clock_get_default_folio(self):
+        """The folio a payment without an explicit folio is posted to."""
+        self.ensure_one()
+        return (self._clock_get_visible_folios() or self.folio_ids)[:1]
+
+    # ------------------------------------------------------------------
+    # Back-office operations (also used by the Payment Autopilot)
+    # ------------------------------------------------------------------
+
+    def _clock_check_payment_access(self, refund=False):
+        """Refuse payment operations to users outside the Hotel payments group
+        (and refunds to users below hotel Manager). The superuser (crons, the
+        Autopilot) passes."""
+        if self.env.su:
+            return
+        user = self.env.user
+        if not user.has_group("clock_stripe_payment.group_hotel_payments"):
+            raise AccessError(
+                _(
+                    "Only members of the Hotel payments group can charge, hold, "
+                    "capture, release or refund cards."
+                )
+            )
+        if refund and not user.has_group("clock_pms.group_hotel_manager"):
+            raise AccessError(_("Refunds can only be made by a hotel manager."))
+        self.check_access("write")
+
+    def _clock_check_amount(self, amount, currency):
+        if (
+            not amount
+            or float_compare(amount, 0.0, precision_rounding=currency.rounding) <= 0
+        ):
+            raise UserError(_("The amount must be positive."))
+
+    def _clock_check_provider(self, provider):
+        if provider.state not in ("enabled", "test"):
+            raise UserError(
+                _(
+                    "The card provider %s is not active: no payment can be made "
+                    "through it.",
+                    provider.name,
+                )
+            )
+
+    def _clock_charge(self, token, amount, folio=None, hold=False):
+        """Charge (or hold) ``amount`` on a card on file of the booking.
+
+        Creates an ``offline`` transaction with the token's provider, linked to the
+        booking and the folio, sends it (merchant-initiated) and post-processes it
+        when Stripe answered at once, so a successful charge is on the folio when
+        this returns.
+
+        :param payment.token token: an active card on file of the booking
+        :param float amount: the amount, in the folio's (booking's) currency
+        :param clock.folio folio: the folio the payment goes to (default: the first
+            visible folio)
+        :param bool hold: authorize only (manual capture) instead of charging
+        :return: the transaction (its ``state`` tells the outcome)
+        :rtype: payment.transaction
+        :raise UserError: archived or foreign card, non-positive amount, inactive
+            provider; nothing is sent to Stripe then
+        :raise AccessError: the user is not allowed to move money
+        """
+        self.ensure_one()
+        values = self._clock_prepare_charge_values(token, amount, folio, hold)
+        tx = self.env["payment.transaction"].sudo().create(values)
+        tx._send_payment_request()
+        tx._clock_post_process_now()
+        return tx
+
+    def _clock_prepare_charge_values(self, token, amount, folio=None, hold=False):
+        """Check a charge (or hold) of a card on file and return the create values
+        of its ``offline`` transaction; nothing is created or sent.
+
+        Same parameters and errors as :meth:`_clock_charge`.
+        """
+        self.ensure_one()
+        self._clock_check_payment_access()
+        booking = self.sudo()
+        token = token.sudo()
+        folio = (folio or booking._clock_get_default_folio()).sudo()
+        if folio and folio.reservation_id != booking:
+            raise UserError(
+                _(
+                    "The folio %(folio)s is not a folio of %(booking)s.",
+                    folio=folio.name,
+                    booking=booking.name,
+                )
+            )
+        currency = folio.currency_id or booking.currency_id
+        booking._clock_check_amount(amount, currency)
+        if not token.exists() or not token.active:
+            raise UserError(
+                _(
+                    "This card is archived: choose another card or ask the guest "
+                    "for one."
+                )
+            )
+        if token not in booking.card_ids.token_id:
+            raise UserError(
+                _(
+                    "The card %(card)s is not on file for %(booking)s.",
+                    card=token._clock_get_masked_label(),
+                    booking=booking.name,
+                )
+            )
+        provider = token.provider_id
+        booking._clock_check_provider(provider)
+        if hold and not provider.support_manual_capture:
+            raise UserError(
+                _("The provider %s cannot place holds on cards.", provider.name)
+            )
+        return {
+            "provider_id": provider.id,
+            "payment_method_id": token.payment_method_id.id,
+            "amount": currency.round(amount),
+            "currency_id": currency.id,
+            "partner_id": token.partner_id.id,
+            "token_id": token.id,
+            "operation": "offline",
+            "clock_reservation_ids": [Command.set(booking.ids)],
+            "clock_folio_ids": [Command.set(folio.ids)],
+            **self.env["payment.transaction"]._clock_get_hold_values(hold),
+        }
+
+    def _clock_release_holds(self, transactions=None):
+        """Release (void) the booking's active holds.
+
+        :param payment.transaction transactions: only these holds (default: all the
+            booking's active holds)
+        :return: the holds a release was sent for
+        :rtype: payment.transaction
+        """
+        self.ensure_one()
+        self._clock_check_payment_access()
+        holds = self.sudo().transaction_ids._clock_filter_active_holds()
+        if transactions is not None:
+            foreign = transactions.sudo() - holds
+            if foreign:
+                raise UserError(
+                    _(
+                        "%(references)s is not an active hold of %(booking)s.",
+                        references=", ".join(foreign.mapped("reference")),
+                        booking=self.name,
+                    )
+                )
+            holds = transactions.sudo()
+        for tx in holds:
+            self._clock_check_provider(tx.provider_id)
+            tx._send_void_request()
+        (holds | holds.child_transaction_ids)._clock_post_process_now()
+        return holds
+
+    def _clock_capture(self, tx, amount=None):
+        """Capture a hold of the booking, fully or partly (the rest is released).
+
+        :param payment.transaction tx: an active hold of the booking
+        :param float amount: the amount to capture (default: the whole hold)
+        :return: the transaction that carries the captured payment (the hold
+            itself, or its partial-capture child)
+        :raise UserError: not an active hold, or an amount above the hold
+        """
+        self.ensure_one()
+        self._clock_check_payment_access()
+        tx = tx.sudo()
+        if tx not in self.sudo().transaction_ids._clock_filter_active_holds():
+            raise UserError(
+                _(
+                    "%(reference)s is not an active hold of %(booking)s.",
+                    reference=tx.reference,
+                    booking=self.name,
+                )
+            )
+        remaining = tx._clock_get_remaining_hold()
+        amount = tx.currency_id.round(amount) if amount else remaining
+        self._clock_check_amount(amount, tx.currency_id)
+        cmp = float_compare(
+            amount, remaining, precision_rounding=tx.currency_id.rounding
+        )
+        if cmp > 0:
+            raise UserError(
+                _(
+                    "You cannot capture %(amount)s: the hold is %(held)s.",
+                    amount=format_amount(self.env, amount, tx.currency_id),
+                    held=format_amount(self.env, remaining, tx.currency_id),
+                )
+            )
+        if cmp < 0 and tx.provider_id.support_manual_capture != "partial":
+            raise UserError(
+                _(
+                    "The provider %s can only capture a hold in full.",
+                    tx.provider_id.name,
+                )
+            )
+        self._clock_check_provider(tx.provider_id)
+        child = tx._send_capture_request(amount_to_capture=amount if cmp < 0 else None)
+        (tx | tx.child_transaction_ids)._clock_post_process_now()
+        return child or tx
+
+    def _clock_refund(self, tx, amount=None):
+        """Refund a card payment of the booking, fully or partly.
+
+        :param payment.transaction tx: a confirmed payment of the booking
+        :param float amount: the amount to refund (default: all that is left)
+        :return: the refund transaction
+        :raise UserError: not a refundable payment, or an amount above what is left
+        :raise AccessError: the user is not a hotel manager of the payments group
+        """
+        self.ensure_one()
+        self._clock_check_payment_access(refund=True)
+        tx = tx.sudo()
+        if tx not in self.sudo().transaction_ids._clock_filter_payments():
+            raise UserError(
+                _(
+                    "%(reference)s is not a confirmed payment of %(booking)s.",
+                    reference=tx.reference,
+                    booking=self.name,
+                )
+            )
+        if tx.provider_id.support_refund == "none":
+            raise UserError(
+                _("The provider %s cannot refund payments.", tx.provider_id.name)
+            )
+        refundable = tx._clock_get_refundable_amount()
+        amount = tx.currency_id.round(amount) if amount else refundable
+        self._clock_check_amount(amount, tx.currency_id)
+        cmp = float_compare(
+            amount, refundable, precision_rounding=tx.currency_id.rounding
+        )
+        if cmp > 0:
+            raise UserError(
+                _(
+                    "You cannot refund %(amount)s: %(left)s of this payment can "
+                    "still be refunded.",
+                    amount=format_amount(self.env, amount, tx.currency_id),
+                    left=format_amount(self.env, refundable, tx.currency_id),
+                )
+            )
+        if cmp < 0 and tx.provider_id.support_refund == "full_only":
+            raise UserError(
+                _(
+                    "The provider %s can only refund a payment in full.",
+                    tx.provider_id.name,
+                )
+            )
+        self._clock_check_provider(tx.provider_id)
+        refund_tx = tx._send_refund_request(amount_to_refund=amount)
+        refund_tx._clock_post_process_now()
+        return refund_tx
+
+    def _clock_send_card_link(self):
+        """E-mail the guest the link to guarantee the booking or add a card."""
+        self._clock_check_payment_access()
+        template = self.env.ref("clock_stripe_payment.mail_template_clock_card_link")
+        for booking in self:
+            if not booking.partner_id.email:
+                raise UserError(
+                    _(
+                        "%s has no e-mail address: the link cannot be sent.",
+                        booking.partner_id.display_name,
+                    )
+                )
+            booking.message_post_with_source(
+                template, message_type="comment", subtype_xmlid="mail.mt_comment"
+            )
+        return True
+
+    def _clock_get_folio_pay_url(self, folio, amount=None):
+        """The guest's link to pay ``amount`` (default: the balance) of a folio."""
+        self.ensure_one()
+        query = f"amount={amount}" if amount else None
+        return self.get_portal_url(
+            suffix=f"/folio/{folio.id}/pay", query_string=query and f"&{query}"
+        )
+
+    def _clock_send_authentication_link(self, tx):
+        """The guest's bank refused a merchant-initiated charge without the card
+        holder's authentication (3-D Secure): e-mail the guest a link to pay the
+        same amount of the same folio themselves, on-session."""
+        self.ensure_one()
+        self._clock_check_payment_access()
+        folio = tx._clock_get_folio()
+        if not folio or folio.hide_on_portal or not self.partner_id.email:
+            return False
+        url = self.get_base_url() + self._clock_get_folio_pay_url(folio, tx.amount)
+        template = self.env.ref(
+            "clock_stripe_payment.mail_template_clock_card_authenticate"
+        )
+        self.with_context(
+            clock_pay_url=url,
+            clock_pay_amount=format_amount(self.env, tx.amount, tx.currency_id),
+        ).message_post_with_source(
+            template, message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
+        return url
+
+    # ------------------------------------------------------------------
+    # Post-processing of transactions (called by payment.transaction)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _clock_reference_prefix(self, separator, values):
+        """Reference prefix of a hotel transaction: its folio, else its booking."""
+        transactions = self.env["payment.transaction"]
+        for field_name, model in (
+            ("clock_folio_ids", "clock.folio"),
+            ("clock_reservation_ids", "clock.reservation"),
+        ):
+            commands = values.get(field_name)
+            if not commands:
+                continue
+            ids = transactions._fields[field_name].convert_to_cache(
+                commands, transactions
+            )
+            records = self.env[model].sudo().browse(ids).exists()
+            if records and len(records) == len(ids):
+                return separator.join(records.mapped("name"))
+        return ""
+
+    @api.model
+    def _clock_process_transactions(self, transactions):
+        """Apply the hotel side of processed transactions, idempotently.
+
+        * a successful guarantee (payment, hold or saved card) confirms the draft
+          booking and marks it guaranteed;
+        * a successful transaction with a card puts the card on file (a replaced
+          card makes way for the new one);
+        * a confirmed payment, capture or refund becomes one folio payment line;
+        * a hold is listed on the folio (linked to it), not posted.
+
+        The caller holds a row lock on the transactions, and a folio line is unique
+        per transaction, so this runs once per transaction whoever reports the
+        result (return page, webhook or cron).
+        """
+        for tx in transactions.sudo():
+            bookings = tx._clock_get_reservations()
+            if not bookings:
+                continue
+            if tx.state in ("authorized", "done"):
+                for booking in bookings:
+                    if tx.token_id and tx.token_id.active:
+                        booking._clock_link_card(tx.token_id, tx)
+                    if tx.clock_guarantee:
+                        booking._clock_guarantee_by(tx)
+                if tx.clock_replace_token_id and tx.token_id:
+                    bookings._clock_replace_card(tx.clock_replace_token_id, tx.token_id)
+            if tx.state == "authorized" and tx.operation != "validation":
+                folio = tx._clock_get_folio()
+                if folio and folio not in tx.clock_folio_ids:
+                    tx.clock_folio_ids = [Command.link(folio.id)]
+            elif tx.state == "done":
+                self._clock_post_transaction_to_folio(tx)
+
+    @api.model
+    def _clock_post_transaction_to_folio(self, tx):
+        """Post a confirmed payment, capture or refund to its folio (once).
+
+        A hold captured in part is posted by its capture child (the source carries
+        nothing, as in ``account_payment``); a card check (validation) is no
+        payment. The line is in the folio's currency and linked to the
+        ``account.payment`` that ``account_payment`` created for the transaction.
+        """
+        tx = tx.sudo()
+        if tx.state != "done" or tx.operation == "validation":
+            return self.env["clock.folio.line"]
+        if tx.clock_folio_line_ids:
+            return tx.clock_folio_line_ids
+        if tx.operation != "refund" and tx.child_transaction_ids.filtered(
+            lambda child: child.operation == tx.operation
+            and child.state in ("done", "cancel")
+        ):
+            return self.env["clock.folio.line"]
+        folio = tx._clock_get_folio()
+        if not folio:
+            _logger.warning(
+                "transaction %s of a booking without folio: not posted", tx.reference
+            )
+            return self.env["clock.folio.line"]
+        if folio not in tx.clock_folio_ids:
+            tx.clock_folio_ids = [Command.link(folio.id)]
+        amount = tx.amount
+        if tx.currency_id != folio.currency_id:
+            amount = tx.currency_id._convert(
+                amount,
+                folio.currency_id,
+                folio.company_id,
+                (tx.last_state_change or fields.Datetime.now()).date(),
+            )
+        card = tx.token_id._clock_get_masked_label() if tx.token_id else _("card")
+        if tx.operation == "refund":
+            name = _("Card refund %(card)s (%(ref)s)", card=card, ref=tx.reference)
+        else:
+            name = _("Card payment %(card)s (%(ref)s)", card=card, ref=tx.reference)
+        line = (
+            self.env["clock.folio.line"]
+            .sudo()
+            .create(
+                {
+                    "folio_id": folio.id,
+                    "name": name,
+                    "date": (tx.last_state_change or fields.Datetime.now()).date(),
+                    "kind": "payment",
+                    "amount": folio.currency_id.round(amount),
+                    "payment_transaction_id": tx.id,
+                    "account_payment_id": tx.payment_id.id,
+                }
+            )
+        )
+        return line
+
+    @api.model
+    def _clock_log_transaction(self, tx, message):
+        """Post what happened to ``tx`` on its bookings' chatter (amount, card)."""
+        bookings = tx._clock_get_reservations()
+        if not bookings:
+            return
+        user = self.env.user
+        author = user.partner_id if user._is_internal() else tx.partner_id
+        body = self._clock_transaction_message(tx)
+        if body is None:
+            body = message
+        if not body:
+            return
+        for booking in bookings.sudo():
+            booking.message_post(body=body, author_id=author.id)
+
+    @api.model
+    def _clock_transaction_message(self, tx):
+        """The hotel wording of a transaction's new state (``None``: keep the
+        framework's message, ``""``: post nothing)."""
+        if tx.state in ("draft", "pending"):
+            return None
+        env = self.env
+        amount = format_amount(env, abs(tx.amount), tx.currency_id)
+        card = tx.token_id._clock_get_masked_label() if tx.token_id else _("the card")
+        values = {"amount": amount, "card": card, "ref": tx.reference}
+        reason = tx.state_message or _("no reason given")
+        source = tx.source_transaction_id
+        is_capture_child = bool(source) and tx.operation == source.operation
+        is_hold = tx.clock_stripe_capture_manually or (
+            is_capture_child and source.clock_stripe_capture_manually
+        )
+        if tx.operation == "validation":
+            if tx.state == "done":
+                return ""  # The card put on file is logged by _clock_link_card.
+            if tx.state == "error":
+                return _(
+                    "The card could not be saved: %(reason)s (%(ref)s).",
+                    reason=reason,
+                    ref=tx.reference,
+                )
+            return None
+        if tx.operation == "refund":
+            if tx.state == "done":
+                return _("Refund of %(amount)s to %(card)s (%(ref)s).", **values)
+            if tx.state == "error":
+                return _(
+                    "Refund of %(amount)s to %(card)s failed: %(reason)s (%(ref)s).",
+                    reason=reason,
+                    **values,
+                )
+            return _("Refund of %(amount)s to %(card)s canceled (%(ref)s).", **values)
+        if tx.state == "authorized":
+            expiry = tx.clock_stripe_hold_expires_at
+            if expiry:
+                return _(
+                    "Hold of %(amount)s placed on %(card)s (%(ref)s), valid until "
+                    "%(expiry)s.",
+                    expiry=format_datetime(env, expiry),
+                    **values,
+                )
+            return _("Hold of %(amount)s placed on %(card)s (%(ref)s).", **values)
+        if tx.state == "done":
+            if is_capture_child:
+                return _(
+                    "Capture of %(amount)s from the hold %(hold)s on %(card)s.",
+                    hold=source.reference,
+                    **values,
+                )
+            if is_hold:
+                return _("Hold of %(amount)s captured on %(card)s (%(ref)s).", **values)
+            return _("Payment of %(amount)s with %(card)s (%(ref)s).", **values)
+        if tx.state == "cancel":
+            if is_hold:
+                return _("Hold of %(amount)s on %(card)s released (%(ref)s).", **values)
+            return _(
+                "Payment of %(amount)s with %(card)s canceled (%(ref)s).", **values
+            )
+        # error
+        if is_hold:
+            return _(
+                "Hold of %(amount)s on %(card)s failed: %(reason)s (%(ref)s).",
+                reason=reason,
+                **values,
+            )
+        return _(
+            "Payment of %(amount)s with %(card)s failed: %(reason)s (%(ref)s).",
+            reason=reason,
+            **values,
+        )
+
+    @api.model
+    def _clock_token_is_needed(self, token, exclude=None):
+        """Whether a card must be kept: an active hold on it, or a booking (other
+        than ``exclude``) still open or within its card retention period."""
+        token = token.sudo()
+        holds = (
+            self.env["payment.transaction"]
+            .sudo()
+            .search([("token_id", "=", token.id), ("state", "=", "authorized")])
+        )
+        if holds._clock_filter_active_holds():
+            return True
+        now = fields.Datetime.now()
+        cards = (
+            self.env["clock.reservation.card"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("token_id", "=", token.id)])
+        )
+        for booking in cards.reservation_id - (exclude or self.browse()):
+            if booking.state in OPEN_STATES:
+                return True
+            start = booking._clock_get_retention_start()
+            days = booking.company_id.clock_card_retention_days
+            if start and days > 0 and start + timedelta(days=days) > now:
+                return True
+        return False
+
+    def _clock_guarantee_by(self, tx):
+        """Confirm (if still a draft) and guarantee the booking after ``tx``."""
+        self.ensure_one()
+        booking = self.sudo()
+        if booking.state == "draft":
+            booking.action_confirm()
+        if booking.state in OPEN_STATES and booking.guarantee_status != "guaranteed":
+            booking.guarantee_status = "guaranteed"
+            booking.message_post(
+                body=_(
+                    "Booking guaranteed by card %(card)s (%(reference)s).",
+                    card=tx.token_id._clock_get_masked_label(),
+                    reference=tx.reference,
+                )
+            )
+
+    def _clock_link_card(self, token, tx=None, card_type="guest"):
+        """Put ``token`` on file for the booking (once)."""
+        self.ensure_one()
+        cards = self.sudo().card_ids
+        if token in cards.token_id:
+            return cards.filtered(lambda card: card.token_id == token)
+        card = (
+            self.env["clock.reservation.card"]
+            .sudo()
+            .create(
+                {
+                    "reservation_id": self.id,
+                    "token_id": token.id,
+                    "card_type": card_type,
+                    "sequence": max(cards.mapped("sequence") or [0]) + 1,
+                }
+            )
+        )
+        self.sudo().message_post(
+            body=_(
+                "Card %(card)s saved for the booking%(ref)s.",
+                card=token._clock_get_masked_label(),
+                ref=f" ({tx.reference})" if tx else "",
+            )
+        )
+        return card
+
+    def _clock_replace_card(self, old_token, new_token):
+        """The guest replaced ``old_token`` by ``new_token``: the new card takes the
+        old one's place, and the old card is archived unless a hold or another
+        booking still needs it."""
+        for booking in self.sudo():
+            old_card = booking.card_ids.filtered(lambda c, t=old_token: c.token_id == t)
+            new_card = booking.card_ids.filtered(lambda c, t=new_token: c.token_id == t)
+            if not old_card or not new_card or old_card == new_card:
+                continue
+            new_card.write(
+                {"sequence": old_card.sequence, "card_type": old_card.card_type}
+            )
+            old_card.unlink()
+            booking.message_post(
+                body=_(
+                    "Card %(old)s replaced by %(new)s.",
+                    old=old_token._clock_get_masked_label(),
+                    new=new_token._clock_get_masked_label(),
+                )
+            )
+        if old_token.active and not old_token._clock_is_needed():
+            old_token.active = False
+
+    # ------------------------------------------------------------------
+    # Card retention
+    # ------------------------------------------------------------------
+
+    def _clock_get_retention_start(self):
+        """When the card retention period of a closed booking starts."""
+        self.ensure_one()
+        return {
+            "checked_out": self.checked_out_at,
+            "cancelled": self.cancelled_at,
+            "no_show": self.no_show_at,
+        }.get(self.state)
+
+    def _clock_cards_still_needed(self):
+        """Whether the booking still needs its cards (an active hold on it).
+
+        The Payment Autopilot extends this with its pending tasks.
+        """
+        self.ensure_one()
+        return bool(self.sudo().transaction_ids._clock_filter_active_holds())
+
+    @api.model
+    def _cron_clock_card_retention(self):
+        """Archive the cards of bookings closed longer than the company's
+        retention; archiving a token detaches its card at the provider."""
+        now = fields.Datetime.now()
+        bookings = self.sudo().search(
+            [
+                ("state", "in", ("checked_out", "cancelled", "no_show")),
+                ("card_ids.token_id.active", "=", True),
+            ]
+        )
+        archived = self.env["payment.token"]
+        for booking in bookings:
+            days = booking.company_id.clock_card_retention_days
+            start = booking._clock_get_retention_start()
+            if days <= 0 or not start or start + timedelta(days=days) > now:
+                continue
+            if booking._clock_cards_still_needed():
+                continue
+            tokens = booking.card_ids.token_id.filtered("active")
+            tokens = tokens.filtered(
+                lambda token, b=booking: not token._clock_is_needed(exclude=b)
+            )
+            if not tokens:
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    tokens.write({"active": False})
+            except Exception:
+                _logger.exception(
+                    "Card retention: could not archive the cards of %s", booking.name
+                )
+                continue
+            archived |= tokens
+            booking.message_post(
+                body=Markup("%s<br/>%s")
+                % (
+                    _("Card retention: the cards on file were deleted."),
+                    ", ".join(t._clock_get_masked_label() for t in tokens),
+                )
+            )
+        return archived
+
+    # ------------------------------------------------------------------
+    # Actions (buttons of the reservation form)
+    # ------------------------------------------------------------------
+
+    def _clock_wizard_action(self, xmlid, context=None):
+        self.ensure_one()
+        self._clock_check_payment_access()
+        action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
+        action["context"] = {
+            "default_reservation_id": self.id,
+            **(context or {}),
+        }
+        return action
+
+    def action_clock_send_card_link(self):
+        return self._clock_wizard_action(
+            "clock_stripe_payment.clock_card_link_wizard_action"
+        )
+
+    def action_clock_charge(self):
+        return self._clock_wizard_action(
+            "clock_stripe_payment.clock_charge_wizard_action",
+            {"default_hold": False},
+        )
+
+    def action_clock_hold(self):
+        return self._clock_wizard_action(
+            "clock_stripe_payment.clock_charge_wizard_action",
+            {"default_hold": True},
+        )
+
+    def action_clock_capture(self):
+        return self._clock_wizard_action(
+            "clock_stripe_payment.clock_capture_wizard_action"
+        )
+
+    def action_clock_release(self):
+        return self._clock_wizard_action(
+            "clock_stripe_payment.clock_capture_wizard_action",
+            {"default_mode": "release"},
+        )
+
+    def action_clock_refund(self):
+        self._clock_check_payment_access(refund=True)
+        return self._clock_wizard_action(
+            "clock_stripe_payment.clock_refund_wizard_action"
+        )
+
+    def action_clock_view_transactions(self):
+        self.ensure_one()
+        self._clock_check_payment_access()
+        return {
+            "name": _("Transactions"),
+            "type": "ir.actions.act_window",
+            "res_model": "payment.transaction",
+            "view_mode": "list,form",
+            "domain": [("id", "in", self.sudo().transaction_ids.ids)],
+            "context": {"create": False},
+        }

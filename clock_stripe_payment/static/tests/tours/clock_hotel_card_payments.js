@@ -1,0 +1,176 @@
+/** @odoo-module */
+
+import {registry} from "@web/core/registry";
+
+/*
+ * Hotel card tours on localstripe's Stripe.js mock: book a room whose guarantee policy takes a
+ * card (pay, hold or save), a declined card then a good one, and paying a bill on MyBooking. The
+ * Python test creates the "Card Double" room type, sets its policy and opens /book with the dates.
+ */
+
+const CARD_RADIO =
+    'input[name="o_payment_radio"][data-provider-code="clock_stripe"]' +
+    '[data-payment-method-code="card"]';
+const CARD_INPUT = '[name="o_clock_stripe_card_element"] input';
+const SUBMIT_BUTTON = 'button[name="o_payment_submit_button"]';
+
+/**
+ * Steps that pick the card method and type a card into the mock's Card Element.
+ *
+ * @param {String} number - The card number.
+ * @returns {Object[]} The tour steps.
+ */
+function fillCard(number) {
+    return [
+        {
+            content: "Select the card method",
+            trigger: CARD_RADIO,
+            run: "click",
+        },
+        {
+            content: "Type the card number",
+            trigger: `${CARD_INPUT}[placeholder="number"]`,
+            run: `edit ${number}`,
+        },
+        {
+            content: "Type the expiry month",
+            trigger: `${CARD_INPUT}[placeholder="exp_month"]`,
+            run: "edit 12",
+        },
+        {
+            content: "Type the expiry year",
+            trigger: `${CARD_INPUT}[placeholder="exp_year"]`,
+            run: "edit 34",
+        },
+        {
+            content: "Type the CVC",
+            trigger: `${CARD_INPUT}[placeholder="cvc"]`,
+            run: "edit 123",
+        },
+        {
+            content: "Type the postal code",
+            trigger: `${CARD_INPUT}[placeholder="postal_code"]`,
+            run: "edit 12345",
+        },
+        {
+            content: "Submit the card",
+            trigger: `${SUBMIT_BUTTON}:enabled`,
+            run: "click",
+        },
+    ];
+}
+
+/**
+ * Steps from the room offers to the card step.
+ *
+ * @returns {Object[]} The tour steps.
+ */
+function bookToCardStep() {
+    return [
+        {
+            content: "Book the card double",
+            trigger: ".clock_booking_offer:contains('Card Double') button[type=submit]",
+            run: "click",
+        },
+        {
+            content: "Give the guest's name",
+            trigger: "#clock_booking_name",
+            run: "edit Card Guest",
+        },
+        {
+            content: "Give the guest's e-mail",
+            trigger: "#clock_booking_email",
+            run: "edit card.guest@example.com",
+        },
+        {
+            content: "Go to the summary",
+            trigger: "#clock_booking_to_summary",
+            run: "click",
+        },
+        {
+            content: "The summary announces the card step",
+            trigger: ".clock_booking_card_notice",
+        },
+        {
+            content: "Continue to the card step",
+            trigger: "#clock_booking_finish",
+            run: "click",
+        },
+        {
+            content: "The card step shows the payment form",
+            trigger: ".o_clock_booking_card_page #o_payment_form",
+        },
+    ];
+}
+
+/**
+ * Steps that check the MyBooking page of a booking guaranteed by card.
+ *
+ * @returns {Object[]} The tour steps.
+ */
+function landGuaranteed() {
+    return [
+        {
+            content: "MyBooking shows the booking guaranteed",
+            trigger: ".o_clock_my_booking .clock_booking_guarantee_status:contains('Guaranteed')",
+        },
+        {
+            content: "The card is on file, masked",
+            trigger: ".clock_booking_cards .clock_card_label:contains('4242')",
+        },
+    ];
+}
+
+registry.category("web_tour.tours").add("clock_hotel_book_with_card", {
+    steps: () => [...bookToCardStep(), ...fillCard("4242424242424242"), ...landGuaranteed()],
+});
+
+registry.category("web_tour.tours").add("clock_hotel_book_declined_then_good_card", {
+    steps: () => [
+        ...bookToCardStep(),
+        ...fillCard("4000000000000341"),
+        {
+            content: "An error dialog explains the decline",
+            trigger: ".modal .modal-body:contains(declined)",
+        },
+        {
+            content: "Close the dialog",
+            trigger: ".modal .modal-footer .btn-primary",
+            run: "click",
+        },
+        {
+            content: "Type another card number",
+            trigger: `body:not(:has(.o_dialog)) ${CARD_INPUT}[placeholder="number"]`,
+            run: "edit 4242424242424242",
+        },
+        {
+            content: "Submit the other card",
+            trigger: `${SUBMIT_BUTTON}:enabled`,
+            run: "click",
+        },
+        ...landGuaranteed(),
+    ],
+});
+
+registry.category("web_tour.tours").add("clock_hotel_pay_folio", {
+    steps: () => [
+        {
+            content: "Pay the balance of the bill",
+            trigger: ".clock_booking_folio .clock_folio_pay_button",
+            run: "click",
+        },
+        {
+            content: "The bill's payment page shows the balance",
+            trigger: ".o_clock_booking_card_page .clock_folio_balance",
+        },
+        ...fillCard("4242424242424242"),
+        {
+            content: "Back on MyBooking, the card payment is on the bill",
+            trigger: ".clock_booking_folio .clock_folio_lines tbody tr:contains('Card payment')",
+        },
+        {
+            content: "Nothing is left to pay",
+            trigger: ".clock_booking_folio:not(:has(.clock_folio_pay_button))",
+        },
+    ],
+});

@@ -1,0 +1,149 @@
+"""Hotel fixtures of the card payment tests: a hotel with card policies, guests,
+bookings and users of each level, on top of the localstripe base (common.py)."""
+
+from datetime import timedelta
+
+from odoo import Command, fields
+from odoo.tests import new_test_user
+
+from .common import CARD_OK, ClockStripeCommon, ClockStripeHttpCommon
+
+MUTE = (
+    "odoo.addons.clock_stripe_payment.stripe_api",
+    "odoo.addons.payment.models.payment_transaction",
+    "odoo.addons.clock_stripe_payment.models.payment_transaction",
+)
+
+
+class HotelPaymentMixin:
+    """Card policies of the three variants, a room at 100 a night, a guest and
+    users: payments staff, front desk without payments, manager, portal."""
+
+    def setUp(self):
+        # Post-process for real: folio posting and account.payment are under test.
+        self.enable_post_process_patcher = False
+        super().setUp()
+
+    @classmethod
+    def _setup_hotel(cls):
+        cls.hotel = cls.provider.company_id
+        cls.hotel.clock_card_retention_days = 30
+        cls.hotel_currency = cls.hotel.currency_id
+        cls.provider.write(
+            {
+                "available_currency_ids": [Command.clear()],
+                "allow_tokenization": True,
+            }
+        )
+        Policy = cls.env["clock.guarantee.policy"]
+        common = {
+            "company_id": cls.hotel.id,
+            "payment_option": "card",
+            "deposit_rule": "nights",
+            "deposit_nights": 1,
+            "guest_text": "<p>Your card guarantees the booking.</p>",
+        }
+        cls.policy_pay = Policy.create(
+            {**common, "name": "Card: pay first night", "card_action": "pay"}
+        )
+        cls.policy_hold = Policy.create(
+            {**common, "name": "Card: hold first night", "card_action": "hold"}
+        )
+        cls.policy_tokenize = Policy.create(
+            {
+                **common,
+                "name": "Card: save only",
+                "card_action": "tokenize",
+                "deposit_rule": "none",
+            }
+        )
+        cls.room_type = cls.env["clock.room.type"].create(
+            {
+                "name": "Card Double",
+                "code": "CARDDBL",
+                "company_id": cls.hotel.id,
+                "price": 100.0,
+                "capacity": 2,
+                "guarantee_policy_id": cls.policy_pay.id,
+            }
+        )
+        cls.guest = cls.env["res.partner"].create(
+            {
+                "name": "Maria Petrova",
+                "email": "maria.petrova@example.com",
+                "company_id": False,
+            }
+        )
+        user_values = {
+            "company_id": cls.hotel.id,
+            "company_ids": [Command.set(cls.hotel.ids)],
+        }
+        cls.payments_user = new_test_user(
+            cls.env,
+            login="hotel_payments",
+            groups="clock_stripe_payment.group_hotel_payments",
+            **user_values,
+        )
+        cls.desk_user = new_test_user(
+            cls.env,
+            login="hotel_desk",
+            groups="clock_pms.group_hotel_user",
+            **user_values,
+        )
+        cls.payments_manager = new_test_user(
+            cls.env,
+            login="hotel_payments_manager",
+            groups="clock_pms.group_hotel_manager,"
+            "clock_stripe_payment.group_hotel_payments",
+            **user_values,
+        )
+        cls.guest_portal_user = new_test_user(
+            cls.env,
+            login="hotel_guest_portal",
+            groups="base.group_portal",
+            **user_values,
+        )
+
+    # === Bookings === #
+
+    def _booking(self, policy=None, confirm=True, nights=3, arrival_in=10, **values):
+        arrival = fields.Date.today() + timedelta(days=arrival_in)
+        booking = self.env["clock.reservation"].create(
+            {
+                "partner_id": self.guest.id,
+                "room_type_id": self.room_type.id,
+                "company_id": self.hotel.id,
+                "arrival_date": arrival,
+                "departure_date": arrival + timedelta(days=nights),
+                "guest_count": 2,
+                "guarantee_policy_id": (policy or self.policy_pay).id,
+                **values,
+            }
+        )
+        if confirm:
+            booking.action_confirm()
+        return booking
+
+    def _card_on_file(self, booking, number=CARD_OK, card_type="guest"):
+        """Save a card for the guest (validation through localstripe) and put it
+        on file for ``booking``; return the token."""
+        token = self._save_card(number=number, partner=booking.partner_id)
+        booking._clock_link_card(token, card_type=card_type)
+        return token
+
+    def _payment_lines(self, folio):
+        return folio.line_ids.filtered(lambda line: line.kind == "payment")
+
+
+class HotelPaymentCommon(HotelPaymentMixin, ClockStripeCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_hotel()
+
+
+class HotelPaymentHttpCommon(HotelPaymentMixin, ClockStripeHttpCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_hotel()

@@ -1,0 +1,112 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import format_amount
+
+
+class ClockRefundWizard(models.TransientModel):
+    _name = "clock.refund.wizard"
+    _description = "Refund a card payment"
+
+    reservation_id = fields.Many2one("clock.reservation", required=True, readonly=True)
+    folio_id = fields.Many2one("clock.folio", readonly=True)
+    allowed_transaction_ids = fields.Many2many(
+        "payment.transaction", compute="_compute_allowed_transaction_ids"
+    )
+    transaction_id = fields.Many2one(
+        "payment.transaction",
+        string="Payment",
+        domain="[('id', 'in', allowed_transaction_ids)]",
+        compute="_compute_transaction_id",
+        store=True,
+        readonly=False,
+        precompute=True,
+    )
+    card_label = fields.Char(string="Card", compute="_compute_payment_values")
+    currency_id = fields.Many2one("res.currency", compute="_compute_payment_values")
+    amount_paid = fields.Monetary(string="Paid", compute="_compute_payment_values")
+    amount_refundable = fields.Monetary(
+        string="Refundable", compute="_compute_payment_values"
+    )
+    amount = fields.Monetary(
+        string="Amount to Refund",
+        compute="_compute_amount",
+        store=True,
+        readonly=False,
+        precompute=True,
+    )
+
+    @api.depends("reservation_id", "folio_id")
+    def _compute_allowed_transaction_ids(self):
+        for wizard in self:
+            payments = wizard.reservation_id.sudo().transaction_ids
+            payments = payments._clock_filter_payments().filtered(
+                lambda tx: tx.currency_id.compare_amounts(
+                    tx._clock_get_refundable_amount(), 0.0
+                )
+                > 0
+            )
+            if wizard.folio_id:
+                payments = payments.filtered(
+                    lambda tx, f=wizard.folio_id: f in tx._clock_get_folio()
+                )
+            wizard.allowed_transaction_ids = payments
+
+    @api.depends("allowed_transaction_ids")
+    def _compute_transaction_id(self):
+        for wizard in self:
+            if (
+                wizard.transaction_id._origin
+                not in wizard.allowed_transaction_ids._origin
+            ):
+                wizard.transaction_id = wizard.allowed_transaction_ids[-1:]._origin
+
+    @api.depends("transaction_id")
+    def _compute_payment_values(self):
+        for wizard in self:
+            tx = wizard.transaction_id.sudo()
+            wizard.card_label = tx.token_id._clock_get_masked_label() if tx else False
+            wizard.currency_id = tx.currency_id or wizard.reservation_id.currency_id
+            wizard.amount_paid = tx.amount if tx else 0.0
+            wizard.amount_refundable = tx._clock_get_refundable_amount() if tx else 0.0
+
+    @api.depends("transaction_id")
+    def _compute_amount(self):
+        for wizard in self:
+            wizard.amount = wizard.amount_refundable
+
+    def action_confirm(self):
+        self.ensure_one()
+        if not self.transaction_id:
+            raise UserError(_("The booking has no refundable card payment."))
+        refund_tx = self.reservation_id._clock_refund(self.transaction_id, self.amount)
+        amount = format_amount(self.env, -refund_tx.amount, refund_tx.currency_id)
+        if refund_tx.state == "done":
+            kind, message = "success", _("%s refunded to the card.", amount)
+        elif refund_tx.state == "error":
+            kind, message = (
+                "danger",
+                _(
+                    "The refund of %(amount)s failed: %(reason)s",
+                    amount=amount,
+                    reason=refund_tx.state_message or "",
+                ),
+            )
+        else:
+            kind, message = (
+                "info",
+                _(
+                    "The refund of %s was sent; it is posted when the bank "
+                    "confirms it.",
+                    amount,
+                ),
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": kind,
+                "sticky": kind == "danger",
+                "message": message,
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
