@@ -13,6 +13,7 @@
         "security/ir.model.access.csv",
         "data/ir_sequence_data.xml",
         "data/ir_cron_data.xml",
+        "data/mail_template_data.xml",
         "views/clock_room_type_views.xml",
         "views/clock_guarantee_policy_views.xml",
         "views/clock_folio_views.xml",

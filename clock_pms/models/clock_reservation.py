@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import format_date
 
 # Which states each state can be reached from.
 STATE_TRANSITIONS = {
@@ -315,6 +316,9 @@ class ClockReservation(models.Model):
         self._change_state("confirmed")
         for booking in self.filtered(lambda b: not b.folio_ids):
             booking._create_folio()
+        self.filtered(
+            lambda b: b.channel == "booking_engine"
+        )._send_booking_confirmation_mail()
         return True
 
     def action_check_in(self):
@@ -366,7 +370,7 @@ class ClockReservation(models.Model):
                     "name": _(
                         "%(room_type)s, night of %(date)s",
                         room_type=self.room_type_id.name,
-                        date=night,
+                        date=format_date(self.env, night),
                     ),
                     "date": night,
                     "kind": "charge",
@@ -385,6 +389,16 @@ class ClockReservation(models.Model):
                 "line_ids": nights,
             }
         )
+
+    def _send_booking_confirmation_mail(self):
+        """E-mail the guests their booking and its MyBooking link."""
+        template = self.env.ref("clock_pms.mail_template_booking_confirmation")
+        for booking in self.filtered("partner_id.email"):
+            booking.message_post_with_source(
+                template,
+                email_layout_xmlid="mail.mail_notification_light",
+                subtype_xmlid="mail.mt_comment",
+            )
 
     def _booking_engine_complete(self):
         """Finish a booking made on the booking engine and return where the guest

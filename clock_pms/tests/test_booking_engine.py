@@ -254,6 +254,18 @@ class TestBookingEngine(ClockPmsHttpCommon):
     # Finish
     # ------------------------------------------------------------------
 
+    def test_finished_booking_emails_the_guest_their_mybooking_link(self):
+        self._post("/book/finish", self._form_data(), allow_redirects=False)
+        booking = self.env["clock.reservation"].search([], order="id desc", limit=1)
+
+        mail = self.env["mail.mail"].search(
+            [("model", "=", "clock.reservation"), ("res_id", "=", booking.id)]
+        )
+        self.assertEqual(len(mail), 1)
+        self.assertEqual(mail.recipient_ids, booking.partner_id)
+        self.assertIn(booking.name, mail.subject)
+        self.assertIn(booking.get_portal_url(), mail.body_html)
+
     def test_submitting_the_summary_twice_books_once(self):
         data = self._form_data()
         first = self._post("/book/finish", data, allow_redirects=False)
