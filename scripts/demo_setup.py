@@ -1,0 +1,233 @@
+# Demo only. scripts/demo runs this file inside `odoo shell` (which defines `env`)
+# after installing or updating the demo database and before serving it:
+#
+#     odoo shell -d clock_demo ... < scripts/demo_setup.py
+#
+# It makes localstripe, the Stripe double that scripts/demo started, the demo hotel's
+# Stripe: the "Stripe (hotel)" provider points at it in test mode, its webhook is
+# registered there, and the hotel takes cards through it. Then it makes sure the demo
+# shows a booking guaranteed by card, its first night paid and the rest held. It is
+# safe on every start: localstripe starts empty each time (--from-scratch), so the
+# provider and the webhook are set again, and the card booking is only made when the
+# demo has none yet.
+#
+# Settings (environment): CLOCK_STRIPE_DEMO_API_BASE (the localstripe URL, required),
+# CLOCK_DEMO_BASE_URL (Odoo's URL, default http://127.0.0.1:8069), CLOCK_DEMO_SUMMARY
+# (a file that receives the lines scripts/demo prints next to its URLs).
+# `env` is given by odoo shell:
+# ruff: noqa: F821
+
+import os
+import sys
+from datetime import timedelta
+
+import stripe
+
+from odoo import Command, fields
+
+from odoo.addons.clock_stripe_payment import utils
+from odoo.addons.clock_stripe_payment.models.payment_provider import WEBHOOK_ROUTE
+
+API_BASE = os.environ["CLOCK_STRIPE_DEMO_API_BASE"].rstrip("/")
+ODOO_URL = os.environ.get("CLOCK_DEMO_BASE_URL", "http://127.0.0.1:8069").rstrip("/")
+SUMMARY_FILE = os.environ.get("CLOCK_DEMO_SUMMARY")
+SECRET_KEY = "sk_test_demo_clock_hotel"
+PUBLISHABLE_KEY = "pk_test_demo_clock_hotel"
+# Stripe's test Visa. A raw card number only ever goes to the Stripe double, from
+# here, as Stripe.js would send it from the guest's browser; Odoo never sees it.
+TEST_CARD = "4242424242424242"
+
+if not utils.is_stripe_double(API_BASE):
+    raise SystemExit(f"demo_setup.py only talks to a Stripe double, not {API_BASE}")
+
+
+def configure_provider(env, company):
+    """Point the company's Stripe (hotel) provider at localstripe, in test mode."""
+    provider = env["payment.provider"].search(
+        [("code", "=", "clock_stripe"), ("company_id", "=", company.id)], limit=1
+    )
+    if not provider:
+        raise SystemExit(f"no Stripe (hotel) provider for {company.name}")
+    # Odoo's address as localstripe reaches it: the webhook URL is built from it.
+    env["ir.config_parameter"].set_param("web.base.url", ODOO_URL)
+    # Saving the keys runs the provider's credential check against localstripe,
+    # which also puts the provider in test mode and publishes it.
+    provider.write(
+        {
+            "clock_stripe_api_base": API_BASE,
+            "clock_stripe_js_url": f"{API_BASE}/js.stripe.com/v3/",
+            "clock_stripe_secret_key": SECRET_KEY,
+            "clock_stripe_publishable_key": PUBLISHABLE_KEY,
+            "state": "test",
+            "is_published": True,
+        }
+    )
+    # The provider's "Register webhook" button: localstripe forgets its webhooks
+    # when it restarts, so this runs on every start (a new signing secret each time).
+    provider.action_clock_stripe_register_webhook()
+    company.clock_stripe_card_provider_id = provider
+    return provider
+
+
+def save_card(env, provider, booking):
+    """Put the test card on file for ``booking``, as the card step does.
+
+    The card step of the booking engine and MyBooking: a validation transaction
+    creates a SetupIntent, Stripe.js confirms it with the card typed by the guest,
+    and the confirm route saves the card (token) and guarantees the booking.
+    """
+    tx = env["payment.transaction"].create(
+        {
+            "provider_id": provider.id,
+            "payment_method_id": env.ref("payment.payment_method_card").id,
+            "partner_id": booking.partner_id.id,
+            "operation": "validation",
+            "amount": provider._get_validation_amount(),
+            "currency_id": provider._get_validation_currency().id,
+            "tokenize": True,
+            "clock_guarantee": True,
+            "clock_reservation_ids": [Command.set(booking.ids)],
+        }
+    )
+    tx._get_processing_values()  # Creates the SetupIntent.
+    # What Stripe.js does in the guest's browser, here with the SDK, on localstripe
+    # only: real Stripe refuses raw card numbers from a server.
+    sdk = stripe.StripeClient(
+        SECRET_KEY, base_addresses={"api": API_BASE}, max_network_retries=0
+    )
+    card = sdk.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {
+                "number": TEST_CARD,
+                "exp_month": 12,
+                "exp_year": fields.Date.today().year + 3,
+                "cvc": "123",
+            },
+            "billing_details": {
+                "name": booking.partner_id.name,
+                "email": booking.partner_id.email,
+            },
+        }
+    )
+    sdk.v1.setup_intents.confirm(
+        tx.clock_stripe_setup_intent_ref, params={"payment_method": card.id}
+    )
+    tx._clock_stripe_confirm_from_browser(
+        setup_intent_id=tx.clock_stripe_setup_intent_ref
+    )
+    tx._clock_post_process_now()
+    if tx.state != "done" or not tx.token_id:
+        raise SystemExit(f"the demo card could not be saved: {tx.state_message}")
+    return tx.token_id
+
+
+def ensure_card_booking(env, company, provider):
+    """A booking guaranteed by card: first night paid, the rest held on the card.
+
+    :return: (booking, created)
+    """
+    policy = env.ref("clock_stripe_payment.clock_guarantee_policy_card_pay_demo")
+    Booking = env["clock.reservation"]
+    booking = Booking.search(
+        [
+            ("company_id", "=", company.id),
+            ("guarantee_policy_id", "=", policy.id),
+            ("folio_ids.line_ids.payment_transaction_id", "!=", False),
+        ],
+        order="id",
+        limit=1,
+    )
+    if booking:
+        return booking, False
+    arrival = fields.Date.today() + timedelta(days=5)
+    booking = Booking.create(
+        {
+            "partner_id": env.ref("clock_pms.res_partner_maria_petrova_demo").id,
+            "company_id": company.id,
+            "room_type_id": env.ref(
+                "clock_stripe_payment.clock_room_type_superior_card_demo"
+            ).id,
+            "guarantee_policy_id": policy.id,
+            "arrival_date": arrival,
+            "departure_date": arrival + timedelta(days=3),
+            "guest_count": 2,
+            "channel": "booking_engine",
+        }
+    )
+    token = save_card(env, provider, booking)  # Confirms and guarantees it.
+    # The deposit, charged with the card on file (the back office's "Charge").
+    deposit = booking._clock_charge(token, booking._clock_get_guarantee_amount())
+    if deposit.state != "done":
+        raise SystemExit(f"the demo deposit failed: {deposit.state_message}")
+    # The rest of the stay held on the card, for the "secured vs owed" panel.
+    hold = booking._clock_charge(token, booking._clock_get_balance(), hold=True)
+    if hold.state != "authorized":
+        raise SystemExit(f"the demo hold failed: {hold.state_message}")
+    return booking, True
+
+
+def check_autopilot_previews(env, company):
+    """Press "Preview Next Run" on every Autopilot task of the demo.
+
+    :return: (number of tasks, failures as text lines)
+    """
+    tasks = (
+        env["clock.autopilot.task"]
+        .with_context(active_test=False)
+        .search([("company_id", "=", company.id)])
+    )
+    failures = []
+    for task in tasks:
+        try:
+            with env.cr.savepoint():
+                action = task.action_preview()
+                env[action["res_model"]].browse(action["res_id"]).line_ids.mapped(
+                    "outcome"
+                )
+        except Exception as error:
+            failures.append(f"Autopilot preview of {task.name!r} FAILED: {error}")
+    return len(tasks), failures
+
+
+def main(env):
+    # As the admin user (chatter author), with superuser rights.
+    env = env(user=env.ref("base.user_admin"), su=True)
+    company = env.ref("base.main_company")
+    provider = configure_provider(env, company)
+    booking, created = ensure_card_booking(env, company, provider)
+    payment = booking.transaction_ids.filtered(
+        lambda tx: tx.operation == "offline" and tx.state == "done"
+    )[:1]
+    currency = booking.currency_id.name
+    lines = [
+        f"Stripe (hotel) provider in {provider.state} mode on {API_BASE}; webhook "
+        f"to {ODOO_URL}{WEBHOOK_ROUTE}",
+        f"Card booking {booking.name} of {booking.partner_id.name}"
+        f"{' (new)' if created else ''}: deposit {payment.amount:.2f} {currency} "
+        f"paid by {payment.token_id._clock_get_masked_label()} "
+        f"({payment.payment_id.name or 'no account.payment'}), "
+        f"{booking.clock_amount_held:.2f} {currency} held",
+        f"  back office  {ODOO_URL}/odoo/action-clock_pms.clock_reservation_action/"
+        f"{booking.id}",
+        # get_portal_url() gives the booking its access token: before the commit.
+        f"  MyBooking    {ODOO_URL}{booking.get_portal_url()}",
+    ]
+    env.cr.commit()
+
+    task_count, failures = check_autopilot_previews(env, company)
+    env.cr.rollback()  # A preview changes nothing; drop its wizard.
+    lines += failures or [
+        f"Payment Autopilot: {task_count} example tasks (inactive), each with a "
+        "working Preview Next Run"
+    ]
+    if SUMMARY_FILE:  # scripts/demo prints it next to its URLs.
+        with open(SUMMARY_FILE, "w", encoding="utf-8") as summary:
+            summary.write("\n".join(lines) + "\n")
+    else:
+        print("\n".join(lines))
+    for failure in failures:
+        print(f"WARNING: {failure}", file=sys.stderr)
+
+
+main(env)
