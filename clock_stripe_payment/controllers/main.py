@@ -6,6 +6,7 @@ import stripe
 from werkzeug.exceptions import Forbidden, NotFound
 
 from odoo import http
+from odoo.exceptions import UserError
 from odoo.http import request
 
 from .. import const
@@ -144,7 +145,9 @@ class ClockStripeController(http.Controller):
         * an event already received: 200, nothing changes;
         * an event about an object this database does not know: 200, ignored;
         * Stripe unreachable while applying the event: 503, nothing kept, so that
-          Stripe sends the event again.
+          Stripe sends the event again;
+        * any other error while applying the event: 200 ``error``, nothing kept but
+          the event row (state ``error``), so that it is not applied later.
         """
         payload = request.httprequest.get_data()
         signature = request.httprequest.headers.get("Stripe-Signature")
@@ -153,24 +156,12 @@ class ClockStripeController(http.Controller):
             return request.make_json_response(
                 {"error": "missing signature"}, status=400
             )
-        providers = (
-            request.env["payment.provider"]
-            .sudo()
-            .search(
-                [
-                    ("code", "=", const.PROVIDER_CODE),
-                    ("clock_stripe_webhook_secret", "!=", False),
-                ]
-            )
-        )
         event = provider = None
-        for candidate in providers:
+        providers = request.env["payment.provider"].sudo()
+        for provider_id, secret in providers._clock_stripe_webhook_secrets():
             try:
                 event = construct_event(
-                    payload,
-                    signature,
-                    candidate.clock_stripe_webhook_secret,
-                    tolerance=self.WEBHOOK_TOLERANCE,
+                    payload, signature, secret, tolerance=self.WEBHOOK_TOLERANCE
                 )
             except stripe.SignatureVerificationError:
                 continue
@@ -178,7 +169,7 @@ class ClockStripeController(http.Controller):
                 return request.make_json_response(
                     {"error": "invalid payload"}, status=400
                 )
-            provider = candidate
+            provider = providers.browse(provider_id)
             break
         if event is None:
             _logger.warning("Stripe webhook with a bad or expired signature refused")
@@ -187,12 +178,18 @@ class ClockStripeController(http.Controller):
             )
         events = request.env["clock.stripe.event"].sudo()
         try:
-            with request.env.cr.savepoint():
-                outcome = events._clock_stripe_process(provider, event)
-        except ClockStripeError as error:
-            if error.kind not in TRANSIENT_ERROR_KINDS:
-                raise
-            # Nothing was kept (not even the event id): Stripe sends it again.
-            _logger.warning("Stripe event %s postponed: %s", event.get("id"), error)
-            return request.make_json_response({"error": "try again later"}, status=503)
+            outcome = events._clock_stripe_process(provider, event)
+        except UserError as error:  # ClockStripeError and ValidationError included
+            # Undo everything the event changed, its row included.
+            request.env.cr.rollback()
+            if (
+                isinstance(error, ClockStripeError)
+                and error.kind in TRANSIENT_ERROR_KINDS
+            ):
+                # Nothing is kept (not even the event id): Stripe sends it again.
+                _logger.warning("Stripe event %s postponed: %s", event.get("id"), error)
+                return request.make_json_response(
+                    {"error": "try again later"}, status=503
+                )
+            outcome = events._clock_stripe_record_failure(provider, event, error)
         return request.make_json_response({"status": outcome})

@@ -4,10 +4,7 @@ import logging
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
-
-from ..stripe_api import ClockStripeError
 
 _logger = logging.getLogger(__name__)
 
@@ -20,7 +17,7 @@ TRANSIENT_ERROR_KINDS = ("connection", "rate_limit", "api")
 class ClockStripeEvent(models.Model):
     """A Stripe webhook event received by this database.
 
-    The row is inserted *before* the event is processed, under a unique constraint
+    The row is inserted *before* the event is applied, under a unique constraint
     on the event id, so that a second delivery of the same event (sequential or
     concurrent) finds it and changes nothing.
     """
@@ -56,60 +53,49 @@ class ClockStripeEvent(models.Model):
 
     @api.model
     def _clock_stripe_process(self, provider, event):
-        """Record and process a verified event, once.
+        """Record and apply a verified event, once.
+
+        The transaction the event is about is looked up and its row locked first,
+        so that the event row is inserted with its outcome in the common case. The
+        insert comes before any change: a second delivery of the event, even a
+        concurrent one, collides with the row on the unique event id and changes
+        nothing.
+
+        Errors are not caught here: they leave the event half applied, so the
+        caller rolls the whole transaction back, then records a non-transient
+        failure with ``_clock_stripe_record_failure``.
 
         :param provider: The ``payment.provider`` whose secret signed the event.
         :param dict event: The event.
-        :return: ``processed``, ``ignored``, ``duplicate`` or ``error``.
+        :return: ``processed``, ``ignored`` or ``duplicate``.
         """
         event_ref = event.get("id")
         if not event_ref:
             return "ignored"
-        self.env.cr.execute(
-            SQL(
-                """
-                INSERT INTO clock_stripe_event
-                    (event_ref, event_type, provider_id, state,
-                     create_uid, create_date, write_uid, write_date)
-                VALUES (%s, %s, %s, 'received', %s, NOW() AT TIME ZONE 'UTC',
-                        %s, NOW() AT TIME ZONE 'UTC')
-                ON CONFLICT (event_ref) DO NOTHING
-                RETURNING id
-                """,
-                event_ref,
-                event.get("type"),
-                provider.id,
-                self.env.uid,
-                self.env.uid,
-            )
+        tx, message = (
+            self.env["payment.transaction"]
+            .sudo()
+            ._clock_stripe_get_event_tx(provider, event)
         )
-        row = self.env.cr.fetchone()
-        if not row:
+        outcome = "processed" if tx else "ignored"
+        event_id = self._clock_stripe_insert(provider, event, outcome, tx, message)
+        if not event_id:
             _logger.info("Stripe event %s already received; skipped", event_ref)
             return "duplicate"
-        tx_id = None
-        try:
-            with self.env.cr.savepoint():
-                outcome, tx, message = (
-                    self.env["payment.transaction"]
-                    .sudo()
-                    ._clock_stripe_handle_event(provider, event)
+        if tx:
+            outcome, message = tx._clock_stripe_apply_event(event)
+            if outcome != "processed":
+                self.env.cr.execute(
+                    SQL(
+                        "UPDATE clock_stripe_event SET state = %s, message = %s "
+                        "WHERE id = %s",
+                        outcome,
+                        message,
+                        event_id,
+                    )
                 )
-                tx_id = tx.id or None
-                self.env.flush_all()
-        except ClockStripeError as error:
-            if error.kind in TRANSIENT_ERROR_KINDS:
-                # Stripe could not be reached while applying the event: fail the
-                # request (the event row goes with it) so that Stripe sends the
-                # event again later.
-                raise
-            self.env.invalidate_all()
-            outcome, message = "error", str(error)
-            _logger.warning("Stripe event %s not applied: %s", event_ref, error)
-        except (UserError, ValidationError) as error:
-            self.env.invalidate_all()
-            outcome, message = "error", str(error)
-            _logger.warning("Stripe event %s not applied: %s", event_ref, error)
+            # Errors of the deferred writes are errors of the event too.
+            self.env.flush_all()
         _logger.info(
             "Stripe event %s (%s): %s %s",
             event_ref,
@@ -117,17 +103,58 @@ class ClockStripeEvent(models.Model):
             outcome,
             message,
         )
+        return outcome
+
+    @api.model
+    def _clock_stripe_record_failure(self, provider, event, error):
+        """Keep an event that could not be applied as ``error``, so that it is not
+        applied again when Stripe sends it again. Call it after rolling back what
+        the event changed.
+
+        :return: ``error``, or ``duplicate`` when another delivery of the event was
+            recorded meanwhile.
+        """
+        _logger.warning("Stripe event %s not applied: %s", event.get("id"), error)
+        if not event.get("id"):
+            return "error"
+        if not self._clock_stripe_insert(provider, event, "error", message=str(error)):
+            return "duplicate"
+        return "error"
+
+    @api.model
+    def _clock_stripe_insert(self, provider, event, state, tx=None, message=None):
+        """Insert the row of ``event`` unless its id is already recorded.
+
+        Plain SQL, so that a known id is skipped instead of breaking the
+        transaction. A concurrent insert of the same id makes this one wait for
+        it: once it is committed, this one fails with a serialization error, Odoo
+        tries the request again and the insert skips.
+
+        :return: The id of the new row, or ``None`` when the event is known.
+        """
         self.env.cr.execute(
             SQL(
-                "UPDATE clock_stripe_event SET state = %s, message = %s, "
-                "transaction_id = %s WHERE id = %s",
-                outcome,
+                """
+                INSERT INTO clock_stripe_event
+                    (event_ref, event_type, provider_id, transaction_id, state,
+                     message, create_uid, create_date, write_uid, write_date)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, NOW() AT TIME ZONE 'UTC',
+                        %s, NOW() AT TIME ZONE 'UTC')
+                ON CONFLICT (event_ref) DO NOTHING
+                RETURNING id
+                """,
+                event["id"],
+                event.get("type"),
+                provider.id,
+                tx.id if tx else None,
+                state,
                 (message or "")[:250] or None,
-                tx_id,
-                row[0],
+                self.env.uid,
+                self.env.uid,
             )
         )
-        return outcome
+        row = self.env.cr.fetchone()
+        return row[0] if row else None
 
     @api.autovacuum
     def _gc_old_events(self):

@@ -7,6 +7,7 @@ from werkzeug.urls import url_join
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import ormcache
 
 from .. import const, utils
 from ..stripe_api import ClockStripeClient, ClockStripeError
@@ -23,6 +24,8 @@ CREDENTIAL_FIELDS = (
     "clock_stripe_publishable_key",
     "clock_stripe_api_base",
 )
+# Fields read by the cached list of webhook secrets (_clock_stripe_webhook_secrets).
+WEBHOOK_SECRET_FIELDS = ("code", "clock_stripe_webhook_secret")
 
 
 class PaymentProvider(models.Model):
@@ -39,19 +42,19 @@ class PaymentProvider(models.Model):
         copy=False,
     )
     clock_stripe_secret_key = fields.Char(
-        string="Secret Key",
+        string="Stripe Secret Key",
         required_if_provider=const.PROVIDER_CODE,
         groups="base.group_system",
         copy=False,
     )
     clock_stripe_publishable_key = fields.Char(
-        string="Publishable Key",
+        string="Stripe Publishable Key",
         help="The public key used by Stripe.js in the guest's browser.",
         required_if_provider=const.PROVIDER_CODE,
         copy=False,
     )
     clock_stripe_webhook_secret = fields.Char(
-        string="Webhook Signing Secret",
+        string="Stripe Webhook Signing Secret",
         help="Signing secret of the webhook endpoint (whsec_...); events whose "
         "signature does not match it are refused.",
         groups="base.group_system",
@@ -184,6 +187,8 @@ class PaymentProvider(models.Model):
                     self._clock_stripe_check_credentials(merged, vals)
         providers = super().create(vals_list)
         providers._clock_stripe_link_alternative_methods()
+        if any(vals.get("clock_stripe_webhook_secret") for vals in vals_list):
+            self.env.registry.clear_cache()  # _clock_stripe_webhook_secrets
         return providers
 
     def write(self, vals):
@@ -214,6 +219,15 @@ class PaymentProvider(models.Model):
                 res = super(PaymentProvider, provider).write(provider_vals) and res
         if "clock_stripe_alternative_method_ids" in vals or "state" in vals:
             self._clock_stripe_link_alternative_methods()
+        if any(field in vals for field in WEBHOOK_SECRET_FIELDS):
+            self.env.registry.clear_cache()  # _clock_stripe_webhook_secrets
+        return res
+
+    def unlink(self):
+        had_webhook_secret = any(self.sudo().mapped("clock_stripe_webhook_secret"))
+        res = super().unlink()
+        if had_webhook_secret:
+            self.env.registry.clear_cache()  # _clock_stripe_webhook_secrets
         return res
 
     @api.model
@@ -411,6 +425,26 @@ class PaymentProvider(models.Model):
         return res
 
     # === BUSINESS METHODS === #
+
+    @api.model
+    @ormcache()
+    def _clock_stripe_webhook_secrets(self):
+        """The (id, webhook signing secret) of the Stripe (hotel) providers that have
+        one: the webhook checks the signature of each event against them.
+
+        Cached, as the webhook runs for every event: ``create``, ``write`` and
+        ``unlink`` clear the cache when a secret or a code changes.
+
+        :rtype: tuple
+        """
+        providers = self.sudo().search(
+            [
+                ("code", "=", const.PROVIDER_CODE),
+                ("clock_stripe_webhook_secret", "!=", False),
+            ],
+            order="id",
+        )
+        return tuple((p.id, p.clock_stripe_webhook_secret) for p in providers)
 
     def _clock_stripe_client(self):
         """Return the Stripe client of this provider: the one seam to Stripe.

@@ -14,7 +14,7 @@ class PaymentToken(models.Model):
     _inherit = "payment.token"
 
     clock_stripe_payment_method_id = fields.Char(
-        string="Stripe Payment Method ID", readonly=True, copy=False
+        string="Stripe PaymentMethod", readonly=True, copy=False
     )
     clock_stripe_card_brand = fields.Char(string="Card Brand", readonly=True)
     clock_stripe_exp_month = fields.Integer(string="Expiry Month", readonly=True)

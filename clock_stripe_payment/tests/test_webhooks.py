@@ -1,14 +1,19 @@
 # Part of clock_stripe_payment. License LGPL-3.
 """The webhook route: signatures, de-duplication and each handled event."""
 
+import threading
 import time
+import uuid
 from unittest.mock import patch
 
-from odoo.tests import JsonRpcException, tagged
+from psycopg2.errors import SerializationFailure
+
+from odoo import SUPERUSER_ID, Command, api
+from odoo.tests import JsonRpcException, TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from ..stripe_api import ClockStripeClient, ClockStripeError
-from .common import ClockStripeHttpCommon
+from .common import LOCALSTRIPE_URL, SECRET_KEY, ClockStripeHttpCommon
 
 MUTE = (
     "odoo.addons.clock_stripe_payment.controllers.main",
@@ -55,6 +60,18 @@ class TestWebhook(ClockStripeHttpCommon):
             self.assertEqual(response.status_code, 400)
         self.assertEqual(tx.state, "draft")
         self.assertEqual(self._events_count(), count)
+
+    def test_a_changed_webhook_secret_is_used_at_once(self):
+        """The webhook secrets are cached; changing one clears the cache."""
+        response = self._post_webhook(self._event("customer.created", {"id": "cus_1"}))
+        self.assertEqual(response.status_code, 200)
+        self.provider.clock_stripe_webhook_secret = "whsec_rolled"
+        event = self._event("customer.created", {"id": "cus_2"})
+        with mute_logger(*MUTE):
+            self.assertEqual(self._post_webhook(event).status_code, 400)
+        response = self._post_webhook(event, secret="whsec_rolled")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json()["status"], "ignored")
 
     def test_same_event_three_times_has_one_effect(self):
         tx = self._clock_tx()
@@ -309,6 +326,35 @@ class TestWebhook(ClockStripeHttpCommon):
         self.assertEqual(self._post_webhook(event).json()["status"], "processed")
         self.assertEqual(tx.state, "done")
 
+    def test_error_while_applying_keeps_only_the_event_row(self):
+        """A non-transient error: what the event changed is undone, the event is
+        kept as an error and is not applied when Stripe sends it again."""
+        tx = self._clock_tx(tokenize=True)
+        obj = self._pi(tx, "succeeded", pi_id="pi_card_gone", payment_method="pm_gone")
+        event = self._event("payment_intent.succeeded", obj)
+
+        def gone(client, payment_method_id):
+            raise ClockStripeError("No such PaymentMethod.", kind="invalid_request")
+
+        with (
+            patch.object(ClockStripeClient, "retrieve_payment_method", gone),
+            mute_logger(*MUTE),
+        ):
+            response = self._post_webhook(event)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json()["status"], "error")
+        # The PaymentIntent was written on the transaction before the card could
+        # not be saved: undone too.
+        self.assertEqual(tx.state, "draft")
+        self.assertFalse(tx.provider_reference)
+        record = self.env["clock.stripe.event"].search(
+            [("event_ref", "=", event["id"])]
+        )
+        self.assertEqual(record.state, "error")
+        self.assertIn("No such PaymentMethod", record.message)
+        self.assertEqual(self._post_webhook(event).json()["status"], "duplicate")
+        self.assertEqual(tx.state, "draft")
+
 
 @tagged("post_install", "-at_install")
 class TestConfirmRoute(ClockStripeHttpCommon):
@@ -329,3 +375,162 @@ class TestConfirmRoute(ClockStripeHttpCommon):
         self.assertEqual(answer["state"], "done")
         self.assertEqual(answer["redirect_url"], "/payment/status")
         self.assertEqual(tx.state, "done")
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookConcurrency(TransactionCase):
+    """Two deliveries of the same event at once, each in a cursor of its own with
+    real commits (as two HTTP workers): the event is applied once.
+
+    The data is created and committed first (the second delivery cannot see the
+    test's uncommitted transaction), and deleted at the end.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.ids = self._create_committed_world()
+        self.addCleanup(self._delete_committed_world)
+
+    def _env(self, cr):
+        # The registry is given: a worker thread must not look it up, the test
+        # runner holds the registries' lock.
+        if cr.transaction is None:
+            cr.transaction = api.Transaction(self.registry)
+        return api.Environment(cr, SUPERUSER_ID, {})
+
+    def _create_committed_world(self):
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            card = env.ref("payment.payment_method_card")
+            provider = (
+                env["payment.provider"]
+                .with_context(clock_stripe_skip_credential_check=True)
+                .create(
+                    {
+                        "name": "Stripe (hotel) webhook concurrency test",
+                        "code": "clock_stripe",
+                        "state": "test",
+                        "clock_stripe_secret_key": SECRET_KEY,
+                        "clock_stripe_publishable_key": "pk_test_concurrency",
+                        "clock_stripe_api_base": LOCALSTRIPE_URL,
+                        "payment_method_ids": [Command.set(card.ids)],
+                    }
+                )
+            )
+            partner = env["res.partner"].create({"name": "Concurrent Webhook Guest"})
+            tx = env["payment.transaction"].create(
+                {
+                    "provider_id": provider.id,
+                    "payment_method_id": card.id,
+                    "reference": f"CSW-{uuid.uuid4().hex[:10]}",
+                    "amount": 100.0,
+                    "currency_id": env.company.currency_id.id,
+                    "partner_id": partner.id,
+                    "operation": "online_direct",
+                }
+            )
+            return {"provider": provider.id, "partner": partner.id, "tx": tx.id}
+
+    def _delete_committed_world(self):
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            env["clock.stripe.event"].search(
+                [("provider_id", "=", self.ids["provider"])]
+            ).unlink()
+            env["payment.transaction"].browse(self.ids["tx"]).unlink()
+            env["payment.provider"].browse(self.ids["provider"]).unlink()
+            env["res.partner"].browse(self.ids["partner"]).unlink()
+
+    def _event(self, event_type, obj):
+        return {
+            "id": f"evt_{uuid.uuid4().hex[:14]}",
+            "object": "event",
+            "type": event_type,
+            "data": {"object": obj},
+        }
+
+    def _process(self, cr, event):
+        env = self._env(cr)
+        provider = env["payment.provider"].browse(self.ids["provider"])
+        return env["clock.stripe.event"]._clock_stripe_process(provider, event)
+
+    def _deliver_twice_at_once(self, event):
+        """Process ``event`` in a first cursor, then in a second one while the
+        first has not committed yet. The second one runs in a thread and must wait
+        for the first one; it is tried again on a serialization failure, as Odoo
+        tries a request again (``odoo.service.model.retrying``, which a thread
+        cannot call during the tests).
+
+        :return: The outcomes of the first and of the second delivery.
+        """
+        second, errors = [], []
+
+        def deliver_again():
+            for _attempt in range(5):
+                try:
+                    with self.registry.cursor() as cr:
+                        second.append(self._process(cr, event))
+                    return
+                except SerializationFailure:
+                    continue
+                except Exception as error:  # noqa: BLE001 - reported by the test
+                    errors.append(error)
+                    return
+
+        thread = threading.Thread(target=deliver_again)
+        with self.registry.cursor() as cr:
+            first = self._process(cr, event)
+            thread.start()
+            thread.join(timeout=2)
+            waiting = thread.is_alive()
+        # The first delivery is committed here: the second one may go on.
+        thread.join(timeout=60)
+        self.assertFalse(errors)
+        self.assertTrue(waiting, "the second delivery did not wait for the first")
+        self.assertEqual(len(second), 1, "the second delivery did not end")
+        return first, second[0]
+
+    def test_same_event_about_an_unknown_object_at_once(self):
+        """Nothing to lock: the unique event id of the insert makes them collide."""
+        obj = {
+            "id": "pi_unknown_concurrent",
+            "object": "payment_intent",
+            "status": "succeeded",
+            "metadata": {"odoo_reference": "NOT-IN-THIS-DB"},
+        }
+        event = self._event("payment_intent.succeeded", obj)
+        with mute_logger("odoo.sql_db"):
+            outcomes = self._deliver_twice_at_once(event)
+        self.assertEqual(outcomes, ("ignored", "duplicate"))
+        with self.registry.cursor() as cr:
+            events = self._env(cr)["clock.stripe.event"].search(
+                [("event_ref", "=", event["id"])]
+            )
+            self.assertEqual(events.mapped("state"), ["ignored"])
+
+    def test_same_event_about_a_transaction_at_once(self):
+        with self.registry.cursor() as cr:
+            tx = self._env(cr)["payment.transaction"].browse(self.ids["tx"])
+            reference = tx.reference
+        obj = {
+            "id": "pi_concurrent",
+            "object": "payment_intent",
+            "status": "requires_payment_method",
+            "amount": 10000,
+            "currency": "usd",
+            "metadata": {"odoo_reference": reference},
+            "last_payment_error": {"message": "Your card was declined."},
+        }
+        event = self._event("payment_intent.payment_failed", obj)
+        with mute_logger(
+            "odoo.sql_db", "odoo.addons.payment.models.payment_transaction"
+        ):
+            outcomes = self._deliver_twice_at_once(event)
+        self.assertEqual(outcomes, ("processed", "duplicate"))
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            tx = env["payment.transaction"].browse(self.ids["tx"])
+            self.assertEqual(tx.state, "error")
+            events = env["clock.stripe.event"].search([("event_ref", "=", event["id"])])
+            self.assertEqual(events.mapped("state"), ["processed"])
+            self.assertEqual(events.transaction_id, tx)
