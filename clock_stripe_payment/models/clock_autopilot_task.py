@@ -1,0 +1,744 @@
+import logging
+from datetime import timedelta
+
+import psycopg2.errors
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import SQL, format_amount
+
+from .. import autopilot
+
+_logger = logging.getLogger(__name__)
+
+#: The stored reservation column each mode is measured from.
+ANCHOR_FIELDS = {
+    autopilot.MODE_AFTER_CREATION: "create_date",
+    autopilot.MODE_BEFORE_ARRIVAL: "autopilot_arrival_noon_at",
+    autopilot.MODE_AFTER_CHECK_IN: "checked_in_at",
+    autopilot.MODE_BEFORE_DEPARTURE: "autopilot_departure_noon_at",
+    autopilot.MODE_AFTER_CHECK_OUT: "checked_out_at",
+    autopilot.MODE_AFTER_CANCELLATION: "autopilot_cancelled_at",
+}
+
+#: The booking states each mode watches.
+MODE_STATES = {
+    autopilot.MODE_AFTER_CREATION: ("draft", "confirmed", "checked_in", "checked_out"),
+    autopilot.MODE_BEFORE_ARRIVAL: ("draft", "confirmed"),
+    autopilot.MODE_AFTER_CHECK_IN: ("checked_in", "checked_out"),
+    autopilot.MODE_BEFORE_DEPARTURE: ("confirmed", "checked_in"),
+    autopilot.MODE_AFTER_CHECK_OUT: ("checked_out",),
+    autopilot.MODE_AFTER_CANCELLATION: ("cancelled", "no_show"),
+}
+
+#: Guarantee-status filter: (status, boolean field of the task).
+GUARANTEE_STATUS_FILTERS = (
+    ("not_required", "filter_status_not_required"),
+    ("awaiting", "filter_status_awaiting"),
+    ("guaranteed", "filter_status_guaranteed"),
+    ("expired", "filter_status_expired"),
+)
+
+#: Revenue groups of the "first N nights" basis: (group, boolean field of the task).
+REVENUE_GROUP_FIELDS = (
+    ("room", "nights_group_room"),
+    ("extras", "nights_group_extras"),
+    ("fees", "nights_group_fees"),
+)
+
+#: Channels counted as direct by the "direct bookings only" filter.
+DIRECT_CHANNELS = ("direct", "booking_engine")
+
+MONEY_OPERATIONS = ("charge", "hold")
+
+
+class ClockAutopilotTask(models.Model):
+    """A Payment Autopilot task: one rule that acts on bookings without staff.
+
+    It answers six questions (when, which bookings, what, which card, how much, what
+    afterwards); the cron (:meth:`_cron_run_autopilot`) finds the bookings whose
+    trigger has passed, in one SQL query per task, and acts on each once.
+    """
+
+    _name = "clock.autopilot.task"
+    _description = "Payment Autopilot Task"
+    _inherit = ["mail.thread"]
+    _order = "company_id, sequence, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(
+        default=False,
+        tracking=True,
+        help="A new task is inactive: preview it, then activate it.",
+    )
+    company_id = fields.Many2one(
+        "res.company",
+        string="Hotel",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
+        tracking=True,
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+
+    # When ---------------------------------------------------------------------
+    mode = fields.Selection(
+        [
+            (autopilot.MODE_AFTER_CREATION, "After booking creation"),
+            (
+                autopilot.MODE_BEFORE_ARRIVAL,
+                "Up to arrival (from 12:00 on arrival day)",
+            ),
+            (autopilot.MODE_AFTER_CHECK_IN, "After check-in"),
+            (
+                autopilot.MODE_BEFORE_DEPARTURE,
+                "Before departure (from 12:00 on departure day)",
+            ),
+            (autopilot.MODE_AFTER_CHECK_OUT, "After check-out"),
+            (autopilot.MODE_AFTER_CANCELLATION, "After cancellation or no-show"),
+        ],
+        required=True,
+        default=autopilot.MODE_AFTER_CREATION,
+        tracking=True,
+    )
+    offset_hours = fields.Integer(
+        string="Offset (hours)",
+        tracking=True,
+        help="Hours after the event for the 'after' modes; hours before 12:00 (hotel "
+        "time) on the arrival or departure day for the other two, where a negative "
+        "offset means after 12:00. E.g. 168 before arrival = one week before; 0 up "
+        "to arrival = on the arrival day.",
+    )
+
+    # Which bookings (each filter is ignored when empty) -----------------------
+    filter_status_not_required = fields.Boolean(string="Not Required")
+    filter_status_awaiting = fields.Boolean(string="Awaiting Guarantee")
+    filter_status_guaranteed = fields.Boolean(string="Guaranteed")
+    filter_status_expired = fields.Boolean(string="Guarantee Expired")
+    guarantee_policy_ids = fields.Many2many(
+        "clock.guarantee.policy",
+        "clock_autopilot_task_guarantee_policy_rel",
+        "task_id",
+        "policy_id",
+        string="Guarantee Policies",
+        check_company=True,
+    )
+    channel_filter = fields.Selection(
+        [("ota", "OTA bookings only"), ("direct", "Direct bookings only")],
+        string="Channel",
+        help="Direct covers bookings made directly and on the booking engine.",
+    )
+    card_type_filter = fields.Selection(
+        [("guest", "Guest card"), ("virtual", "Virtual card")],
+        string="Card Type",
+        help="Only bookings with an active card of this type on file.",
+    )
+    include_company_partner_ids = fields.Many2many(
+        "res.partner",
+        "clock_autopilot_task_include_company_rel",
+        "task_id",
+        "partner_id",
+        string="Companies",
+    )
+    exclude_company_partner_ids = fields.Many2many(
+        "res.partner",
+        "clock_autopilot_task_exclude_company_rel",
+        "task_id",
+        "partner_id",
+        string="Except Companies",
+    )
+    include_agent_ids = fields.Many2many(
+        "res.partner",
+        "clock_autopilot_task_include_agent_rel",
+        "task_id",
+        "partner_id",
+        string="Agents",
+    )
+    exclude_agent_ids = fields.Many2many(
+        "res.partner",
+        "clock_autopilot_task_exclude_agent_rel",
+        "task_id",
+        "partner_id",
+        string="Except Agents",
+    )
+
+    # What, with which card, how much ------------------------------------------
+    operation = fields.Selection(
+        [
+            ("charge", "Charge"),
+            ("hold", "Hold (pre-authorize)"),
+            ("release", "Release holds"),
+            ("none", "No transaction"),
+        ],
+        required=True,
+        default="charge",
+        tracking=True,
+        help="No transaction: only the success actions run.",
+    )
+    card_choice = fields.Selection(
+        [
+            ("guest", "Guest card"),
+            ("virtual", "Virtual card"),
+            ("first", "First card on record"),
+        ],
+        string="Card to Use",
+        required=True,
+        default="first",
+    )
+    amount_basis = fields.Selection(
+        [
+            (autopilot.BASIS_BALANCE, "Folio balance"),
+            (autopilot.BASIS_FIXED, "Fixed amount"),
+            (autopilot.BASIS_NIGHTS, "First nights"),
+            (autopilot.BASIS_PERCENT_TOTAL, "% of total"),
+        ],
+        string="Amount",
+        tracking=True,
+        help="Zero or less means there is nothing to do for the booking.",
+    )
+    amount_fixed = fields.Monetary(string="Fixed Amount", currency_field="currency_id")
+    amount_nights = fields.Integer(string="Nights", default=1)
+    nights_group_room = fields.Boolean(string="Room", default=True)
+    nights_group_extras = fields.Boolean(string="Extras")
+    nights_group_fees = fields.Boolean(string="Fees")
+    amount_percent = fields.Float(string="Percentage", default=100.0)
+
+    # After success ------------------------------------------------------------
+    success_mark_guaranteed = fields.Boolean(string="Mark Guaranteed")
+    success_hide_folio = fields.Boolean(string="Hide Folios from MyBooking")
+    success_template_id = fields.Many2one(
+        "mail.template",
+        string="E-mail the Guest",
+        domain=[("model", "=", "clock.reservation")],
+    )
+    success_activity_type_id = fields.Many2one(
+        "mail.activity.type", string="Schedule Activity"
+    )
+    success_activity_user_id = fields.Many2one(
+        "res.users", string="Activity For", domain=[("share", "=", False)]
+    )
+    success_note = fields.Text(
+        string="Chatter Note",
+        help="Posted on the booking as an internal note, with the result.",
+    )
+
+    # After failure ------------------------------------------------------------
+    failure_retries = fields.Integer(
+        string="Retries",
+        help="How many times a failed attempt is tried again before the failure "
+        "actions run.",
+    )
+    failure_retry_delay_hours = fields.Integer(string="Retry After (hours)", default=24)
+    failure_mark_guaranteed = fields.Boolean(string="Failure: Mark Guaranteed")
+    failure_hide_folio = fields.Boolean(string="Failure: Hide Folios from MyBooking")
+    failure_template_id = fields.Many2one(
+        "mail.template",
+        string="Failure: E-mail the Guest",
+        domain=[("model", "=", "clock.reservation")],
+        default=lambda self: self.env.ref(
+            "clock_stripe_payment.clock_autopilot_mail_template_failure",
+            raise_if_not_found=False,
+        ),
+        help="The default template carries the MyBooking link to replace the card.",
+    )
+    failure_activity_type_id = fields.Many2one(
+        "mail.activity.type", string="Failure: Schedule Activity"
+    )
+    failure_activity_user_id = fields.Many2one(
+        "res.users", string="Failure: Activity For", domain=[("share", "=", False)]
+    )
+    failure_note = fields.Text(string="Failure: Chatter Note")
+    authentication_template_id = fields.Many2one(
+        "mail.template",
+        string="Authentication E-mail",
+        domain=[("model", "=", "clock.reservation")],
+        default=lambda self: self.env.ref(
+            "clock_stripe_payment.clock_autopilot_mail_template_authentication",
+            raise_if_not_found=False,
+        ),
+        help="When the bank asks the guest to authenticate the payment, the guest "
+        "is sent this e-mail with the MyBooking link instead of a retry.",
+    )
+
+    run_ids = fields.One2many("clock.autopilot.run", "task_id", string="Runs")
+    run_count = fields.Integer(compute="_compute_run_count")
+    trigger_description = fields.Char(
+        string="When", compute="_compute_trigger_description"
+    )
+
+    _sql_constraints = [
+        (
+            "amount_nights_positive",
+            "CHECK(amount_nights >= 0)",
+            "The number of nights cannot be negative.",
+        ),
+        (
+            "failure_retries_positive",
+            "CHECK(failure_retries >= 0 AND failure_retry_delay_hours >= 0)",
+            "Retries and their delay cannot be negative.",
+        ),
+    ]
+
+    # ------------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------------
+
+    def _compute_run_count(self):
+        counts = dict(
+            self.env["clock.autopilot.run"]._read_group(
+                [("task_id", "in", self.ids)], ["task_id"], ["__count"]
+            )
+        )
+        for task in self:
+            task.run_count = counts.get(task, 0)
+
+    @api.depends("mode", "offset_hours")
+    def _compute_trigger_description(self):
+        modes = dict(self._fields["mode"]._description_selection(self.env))
+        for task in self:
+            if not task.mode:
+                task.trigger_description = False
+                continue
+            offset = task.offset_hours
+            if task.mode in autopilot.BEFORE_MODES:
+                if offset > 0:
+                    text = _("%(hours)s h before 12:00", hours=offset)
+                elif offset < 0:
+                    text = _("%(hours)s h after 12:00", hours=-offset)
+                else:
+                    text = _("at 12:00")
+            else:
+                text = _("%(hours)s h after", hours=offset) if offset else _("at once")
+            task.trigger_description = f"{modes[task.mode]}: {text}"
+
+    # ------------------------------------------------------------------
+    # Constraints
+    # ------------------------------------------------------------------
+
+    @api.constrains("mode", "offset_hours")
+    def _check_offset(self):
+        modes = dict(self._fields["mode"]._description_selection(self.env))
+        for task in self:
+            if task.offset_hours < 0 and not autopilot.accepts_negative_offset(
+                task.mode
+            ):
+                raise ValidationError(
+                    _(
+                        "Task %(task)s: the mode '%(mode)s' is counted from an event "
+                        "and cannot have a negative offset. Only 'Up to arrival' and "
+                        "'Before departure' accept one (hours after 12:00).",
+                        task=task.name,
+                        mode=modes[task.mode],
+                    )
+                )
+
+    @api.constrains(
+        "operation",
+        "amount_basis",
+        "amount_fixed",
+        "amount_percent",
+        "amount_nights",
+        "nights_group_room",
+        "nights_group_extras",
+        "nights_group_fees",
+    )
+    def _check_amount(self):
+        for task in self:
+            if task.operation not in MONEY_OPERATIONS:
+                continue
+            if not task.amount_basis:
+                raise ValidationError(
+                    _(
+                        "Task %s charges or holds money: choose how the amount is "
+                        "computed.",
+                        task.name,
+                    )
+                )
+            basis = task.amount_basis
+            if basis == autopilot.BASIS_FIXED and task.amount_fixed <= 0:
+                raise ValidationError(
+                    _("Task %s: the fixed amount must be more than zero.", task.name)
+                )
+            if basis == autopilot.BASIS_PERCENT_TOTAL and not (
+                0 < task.amount_percent <= 100
+            ):
+                raise ValidationError(
+                    _(
+                        "Task %s: the percentage must be more than 0 and at most 100.",
+                        task.name,
+                    )
+                )
+            if basis == autopilot.BASIS_NIGHTS:
+                if task.amount_nights <= 0:
+                    raise ValidationError(
+                        _("Task %s: count at least one night.", task.name)
+                    )
+                if not task._autopilot_revenue_groups():
+                    raise ValidationError(
+                        _(
+                            "Task %s: choose the revenue groups the nights are "
+                            "counted in.",
+                            task.name,
+                        )
+                    )
+
+    @api.constrains("success_activity_type_id", "failure_activity_type_id")
+    def _check_activity_user(self):
+        for task in self:
+            for prefix in ("success", "failure"):
+                if (
+                    task[f"{prefix}_activity_type_id"]
+                    and not task[f"{prefix}_activity_user_id"]
+                ):
+                    raise ValidationError(
+                        _(
+                            "Task %s: choose who the activity is scheduled for.",
+                            task.name,
+                        )
+                    )
+
+    @api.constrains("active", "operation", "company_id")
+    def _check_card_provider(self):
+        for task in self:
+            if not task.active or task.operation == "none":
+                continue
+            provider = task._autopilot_card_provider()
+            if not provider or provider.state not in ("enabled", "test"):
+                raise ValidationError(
+                    _(
+                        "Task %(task)s cannot be activated: %(hotel)s has no enabled "
+                        "card payment provider. Set one in Settings > Hotel > Card "
+                        "payments first.",
+                        task=task.name,
+                        hotel=task.company_id.name,
+                    )
+                )
+
+    def _autopilot_card_provider(self):
+        """The payment provider that handles the hotel's cards."""
+        self.ensure_one()
+        return self.company_id.sudo().clock_stripe_card_provider_id
+
+    # ------------------------------------------------------------------
+    # Which bookings: domains (the planning runs them as one SQL query per task)
+    # ------------------------------------------------------------------
+
+    def _autopilot_revenue_groups(self):
+        self.ensure_one()
+        return {group for group, fname in REVENUE_GROUP_FIELDS if self[fname]}
+
+    def _autopilot_filter_domain(self):
+        """The task's booking filters; an empty filter adds nothing."""
+        self.ensure_one()
+        domain = []
+        statuses = [code for code, fname in GUARANTEE_STATUS_FILTERS if self[fname]]
+        if statuses:
+            domain.append(("guarantee_status", "in", statuses))
+        if self.guarantee_policy_ids:
+            domain.append(("guarantee_policy_id", "in", self.guarantee_policy_ids.ids))
+        if self.channel_filter == "ota":
+            domain.append(("channel", "=", "ota"))
+        elif self.channel_filter == "direct":
+            domain.append(("channel", "in", DIRECT_CHANNELS))
+        if self.card_type_filter:
+            domain.append(
+                (
+                    "card_ids",
+                    "any",
+                    [
+                        ("card_type", "=", self.card_type_filter),
+                        ("token_id.active", "=", True),
+                    ],
+                )
+            )
+        if self.include_company_partner_ids:
+            domain.append(
+                ("company_partner_id", "in", self.include_company_partner_ids.ids)
+            )
+        if self.exclude_company_partner_ids:
+            domain.append(
+                ("company_partner_id", "not in", self.exclude_company_partner_ids.ids)
+            )
+        if self.include_agent_ids:
+            domain.append(("agent_id", "in", self.include_agent_ids.ids))
+        if self.exclude_agent_ids:
+            domain.append(("agent_id", "not in", self.exclude_agent_ids.ids))
+        return domain
+
+    def _autopilot_match_domain(self):
+        """Bookings the task watches, whatever the time: company, states, filters."""
+        self.ensure_one()
+        return [
+            ("company_id", "=", self.company_id.id),
+            ("state", "in", MODE_STATES[self.mode]),
+            *self._autopilot_filter_domain(),
+        ]
+
+    def _autopilot_due_domain(self, now, new_only=True):
+        """Bookings whose trigger has passed at ``now``.
+
+        :param new_only: also require that the task has no run for the booking yet
+        """
+        self.ensure_one()
+        anchor = ANCHOR_FIELDS[self.mode]
+        limit = autopilot.latest_due_anchor(self.mode, self.offset_hours, now)
+        domain = [*self._autopilot_match_domain(), (anchor, "<=", limit)]
+        if new_only:
+            domain.append(("autopilot_run_ids", "not any", [("task_id", "=", self.id)]))
+        return domain
+
+    def _autopilot_trigger_time(self, booking):
+        """When the task acts (or acted) on ``booking``; None while no anchor."""
+        self.ensure_one()
+        return autopilot.trigger_time(
+            self.mode, self.offset_hours, booking[ANCHOR_FIELDS[self.mode]]
+        )
+
+    def _autopilot_due_sql(self, now):
+        """SELECT of the bookings due at ``now``: (reservation id, due time)."""
+        self.ensure_one()
+        query = self.env["clock.reservation"]._search(
+            self._autopilot_due_domain(now), order="id"
+        )
+        anchor = SQL.identifier(query.table, ANCHOR_FIELDS[self.mode])
+        sign = SQL("-") if self.mode in autopilot.BEFORE_MODES else SQL("+")
+        due_at = SQL(
+            "%s %s make_interval(hours => %s)", anchor, sign, self.offset_hours
+        )
+        return query.select(SQL.identifier(query.table, "id"), due_at)
+
+    # ------------------------------------------------------------------
+    # How much, which card (shared by the preview and the run)
+    # ------------------------------------------------------------------
+
+    def _autopilot_amount(self, booking):
+        """The amount the task asks for ``booking``, in the booking's currency."""
+        self.ensure_one()
+        currency = booking.currency_id
+        charges = []
+        if self.amount_basis == autopilot.BASIS_NIGHTS:
+            charges = [
+                (line.date, line.revenue_group, line.amount)
+                for line in booking.folio_ids.line_ids
+                if line.kind == "charge"
+            ]
+            if not charges and "room" in self._autopilot_revenue_groups():
+                # No folio yet (the booking is not confirmed): count the room
+                # price of each night, as the deposit rules do.
+                charges = [
+                    (night, "room", booking.nightly_price)
+                    for night in _stay_nights(booking)
+                ]
+        return autopilot.compute_amount(
+            self.amount_basis,
+            balance=booking._clock_get_balance(),
+            fixed=self.amount_fixed,
+            night_charges=charges,
+            arrival=booking.arrival_date,
+            nights=self.amount_nights,
+            groups=self._autopilot_revenue_groups(),
+            total=booking.amount_total,
+            percent=self.amount_percent,
+            rounding=currency.rounding,
+        )
+
+    def _autopilot_prepare(self, booking):
+        """What the task would do on ``booking`` now, without doing it.
+
+        The preview shows this and the run acts on it, so both agree.
+
+        :return: dict with ``amount``, ``token`` (payment.token), ``holds``
+            (payment.transaction to release) and ``outcome``: ``act`` (go ahead),
+            ``skip`` (nothing to do) or ``no_card`` (a failure), with a ``message``.
+        """
+        self.ensure_one()
+        values = {
+            "amount": 0.0,
+            "token": self.env["payment.token"],
+            "holds": self.env["payment.transaction"],
+            "outcome": "act",
+            "message": "",
+        }
+        if self.operation in MONEY_OPERATIONS:
+            amount = self._autopilot_amount(booking)
+            values["amount"] = amount
+            if autopilot.nothing_to_do(amount, booking.currency_id.rounding):
+                values.update(
+                    outcome="skip",
+                    message=_(
+                        "Nothing to do: the amount is %s.",
+                        format_amount(self.env, amount, booking.currency_id),
+                    ),
+                )
+                return values
+            token = self.env["clock.reservation.card"]._select_card(
+                booking.card_ids, self.card_choice
+            )
+            values["token"] = token
+            if not token:
+                choices = dict(
+                    self._fields["card_choice"]._description_selection(self.env)
+                )
+                values.update(
+                    outcome="no_card",
+                    message=_(
+                        "No card to use: the booking has no active %s on file.",
+                        choices[self.card_choice].lower(),
+                    ),
+                )
+        elif self.operation == "release":
+            holds = booking._autopilot_active_holds()
+            values.update(holds=holds, amount=sum(holds.mapped("amount")))
+            if not holds:
+                values.update(outcome="skip", message=_("No hold to release."))
+        return values
+
+    # ------------------------------------------------------------------
+    # Preview
+    # ------------------------------------------------------------------
+
+    def _autopilot_preview_lines(self, now=None):
+        """What the next run would do: one dict per booking, changing nothing."""
+        self.ensure_one()
+        now = now or fields.Datetime.now()
+        rows = self.env.execute_query(self._autopilot_due_sql(now))
+        bookings = self.env["clock.reservation"].browse([row[0] for row in rows])
+        lines = []
+        for (booking_id, due_at), booking in zip(rows, bookings, strict=True):
+            values = self._autopilot_prepare(booking)
+            lines.append(
+                {
+                    "reservation_id": booking_id,
+                    "due_at": due_at,
+                    "amount": values["amount"],
+                    "token_id": values["token"].id,
+                    "outcome": values["outcome"],
+                    "message": values["message"],
+                }
+            )
+        return lines
+
+    def action_preview(self):
+        self.ensure_one()
+        wizard = self.env["clock.autopilot.preview"].create(
+            {
+                "task_id": self.id,
+                "line_ids": [
+                    fields.Command.create(line)
+                    for line in self._autopilot_preview_lines()
+                ],
+            }
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Preview: %s", self.name),
+            "res_model": "clock.autopilot.preview",
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
+    def action_view_runs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "clock_stripe_payment.clock_autopilot_run_action"
+        )
+        action["domain"] = [("task_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    # ------------------------------------------------------------------
+    # Cron
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _cron_run_autopilot(self, batch_size=100):
+        """Plan and process the due (task, booking) pairs of every active task.
+
+        Reconcile the runs a crash or a timeout left in doubt, plan (one INSERT ...
+        SELECT per task, whatever the number of bookings), then process one batch,
+        committing per booking, and report the progress so that the cron runs again
+        at once while work remains.
+        """
+        runs = self.env["clock.autopilot.run"]
+        now = fields.Datetime.now()
+        runs._autopilot_reconcile(now)
+        self.search([])._autopilot_plan(now)
+        runs._autopilot_commit()
+        # The planned rows are committed: another worker may now take some of them.
+        todo = runs._autopilot_runnable(now, limit=batch_size + 1)
+        remaining = max(len(todo) - batch_size, 0)
+        done = 0
+        for run in todo[:batch_size]:
+            try:
+                if run._autopilot_process(now):
+                    done += 1
+            except Exception as error:
+                # Unexpected (a bug, the database): keep what was committed, log,
+                # and go on with the next booking.
+                _logger.exception("Autopilot: run %s failed", run.id)
+                runs._autopilot_rollback()
+                if not isinstance(error, psycopg2.OperationalError):
+                    run._autopilot_record_crash(error)
+        if remaining:
+            remaining = runs._autopilot_runnable_count(fields.Datetime.now())
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        return done
+
+    def _autopilot_plan(self, now):
+        """Create a ``planned`` run for every booking due at ``now`` and not run yet.
+
+        One INSERT ... SELECT per task: the number of queries does not depend on the
+        number of bookings. ``ON CONFLICT DO NOTHING`` on (task, booking) makes two
+        workers planning at once harmless.
+        """
+        runs = self.env["clock.autopilot.run"]
+        runs.flush_model()
+        inserted = 0
+        for task in self:
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    inserted += task._autopilot_insert_runs(now)
+            except psycopg2.errors.SerializationFailure:
+                # Another worker planned the same bookings since this transaction
+                # began: its rows stand, nothing is lost.
+                _logger.info("Autopilot: task %s planned by another worker", task.id)
+        if inserted:
+            runs.invalidate_model()
+            self.env["clock.reservation"].invalidate_model(["autopilot_run_ids"])
+        return inserted
+
+    def _autopilot_insert_runs(self, now):
+        self.ensure_one()
+        task = self
+        select = task._autopilot_due_sql(now)
+        rows = self.env["clock.autopilot.run"]._autopilot_execute_quietly(
+            SQL(
+                """
+                    INSERT INTO clock_autopilot_run (
+                        task_id, reservation_id, company_id, due_at, operation,
+                        state, retries, create_uid, create_date, write_uid,
+                        write_date
+                    )
+                    SELECT %(task)s, due.id, %(company)s, due.due_at,
+                           %(operation)s, 'planned', 0, %(uid)s,
+                           %(now)s, %(uid)s, %(now)s
+                      FROM (%(select)s) AS due(id, due_at)
+                    ON CONFLICT (task_id, reservation_id) DO NOTHING
+                    RETURNING id
+                    """,
+                task=task.id,
+                company=task.company_id.id,
+                operation=task.operation,
+                uid=self.env.uid,
+                now=now,
+                select=select,
+            )
+        )
+        return len(rows)
+
+
+def _stay_nights(booking):
+    return [booking.arrival_date + timedelta(days=n) for n in range(booking.nights)]

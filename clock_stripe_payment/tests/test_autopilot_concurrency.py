@@ -1,0 +1,237 @@
+"""Payment Autopilot with real commits: two workers processing the same task at the
+same time charge a booking once.
+
+The data is created and committed in cursors of their own (the workers cannot see
+the test's uncommitted transaction), and deleted at the end.
+"""
+
+import threading
+import time
+from datetime import timedelta
+from unittest.mock import patch
+
+from odoo import SUPERUSER_ID, Command, api, fields
+from odoo.tests import TransactionCase, tagged
+
+from ..stripe_api import ClockStripeClient
+from .common import LOCALSTRIPE_URL, SECRET_KEY, check_localstripe
+
+
+@tagged("post_install", "-at_install")
+class TestAutopilotConcurrency(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        check_localstripe()
+
+    def setUp(self):
+        super().setUp()
+        self.ids = self._create_committed_world()
+        self.addCleanup(self._delete_committed_world)
+
+    # ------------------------------------------------------------------
+    # The committed world
+    # ------------------------------------------------------------------
+
+    def _env(self, cr):
+        # The registry is given: a worker thread must not look it up, the test
+        # runner holds the registries' lock.
+        if cr.transaction is None:
+            cr.transaction = api.Transaction(self.registry)
+        return api.Environment(cr, SUPERUSER_ID, {})
+
+    def _create_committed_world(self):
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            company = env.ref("base.main_company")
+            card = env.ref("payment.payment_method_card")
+            provider = (
+                env["payment.provider"]
+                .with_context(clock_stripe_skip_credential_check=True)
+                .create(
+                    {
+                        "name": "Stripe (hotel) concurrency test",
+                        "code": "clock_stripe",
+                        "company_id": company.id,
+                        "state": "test",
+                        "clock_stripe_secret_key": SECRET_KEY,
+                        "clock_stripe_publishable_key": "pk_test_concurrency",
+                        "clock_stripe_api_base": LOCALSTRIPE_URL,
+                        "payment_method_ids": [Command.set(card.ids)],
+                    }
+                )
+            )
+            agent = env["res.partner"].create({"name": "Concurrency Agent"})
+            guest = env["res.partner"].create(
+                {"name": "Concurrent Guest", "email": "concurrent@example.com"}
+            )
+            room = env["clock.room.type"].create(
+                {
+                    "name": "Concurrency Room",
+                    "code": "APCONC",
+                    "company_id": company.id,
+                    "price": 75.0,
+                }
+            )
+            arrival = fields.Date.today() + timedelta(days=2)
+            booking = env["clock.reservation"].create(
+                {
+                    "partner_id": guest.id,
+                    "room_type_id": room.id,
+                    "company_id": company.id,
+                    "arrival_date": arrival,
+                    "departure_date": arrival + timedelta(days=2),
+                    "agent_id": agent.id,
+                }
+            )
+            booking.action_confirm()
+            client = provider._clock_stripe_client()
+            customer = client.create_customer(guest.name)
+            stripe_card = client._call(
+                "payment method create",
+                client._client.v1.payment_methods.create,
+                params={
+                    "type": "card",
+                    "card": {
+                        "number": "4242424242424242",
+                        "exp_month": 12,
+                        "exp_year": 2034,
+                        "cvc": "123",
+                    },
+                },
+            )
+            client.attach_payment_method(stripe_card["id"], customer["id"])
+            token = env["payment.token"].create(
+                {
+                    "provider_id": provider.id,
+                    "payment_method_id": card.id,
+                    "partner_id": guest.id,
+                    "payment_details": "4242",
+                    "provider_ref": customer["id"],
+                    "clock_stripe_payment_method_id": stripe_card["id"],
+                }
+            )
+            env["clock.reservation.card"].create(
+                {"reservation_id": booking.id, "token_id": token.id}
+            )
+            task = env["clock.autopilot.task"].create(
+                {
+                    "name": "Concurrency: charge the balance",
+                    "company_id": company.id,
+                    "mode": "before_arrival",
+                    "offset_hours": 168,
+                    "operation": "charge",
+                    "amount_basis": "balance",
+                    "include_agent_ids": [Command.set(agent.ids)],
+                    "failure_template_id": False,
+                }
+            )
+            # Activated directly: the company's card provider is the demo one,
+            # which this test leaves alone.
+            cr.execute(
+                "UPDATE clock_autopilot_task SET active = true WHERE id = %s",
+                [task.id],
+            )
+            return {
+                "provider": provider.id,
+                "partners": (agent | guest).ids,
+                "room": room.id,
+                "booking": booking.id,
+                "token": token.id,
+                "task": task.id,
+            }
+
+    def _delete_committed_world(self):
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            ids = self.ids
+            booking = env["clock.reservation"].browse(ids["booking"])
+            txs = env["payment.transaction"].search(
+                [("clock_reservation_ids", "in", booking.ids)]
+            )
+            env["clock.autopilot.task"].browse(ids["task"]).with_context(
+                active_test=False
+            ).unlink()
+            booking.unlink()
+            txs.unlink()
+            env["payment.token"].browse(ids["token"]).unlink()
+            env["clock.room.type"].browse(ids["room"]).unlink()
+            env["payment.provider"].browse(ids["provider"]).unlink()
+            env["res.partner"].browse(ids["partners"]).unlink()
+
+    # ------------------------------------------------------------------
+    # Workers
+    # ------------------------------------------------------------------
+
+    def _run_workers(self, count=2):
+        """Run the Autopilot cron in ``count`` threads at once, each with its own
+        cursor and real commits. The Stripe call is slowed down so that the
+        workers overlap."""
+        barrier = threading.Barrier(count)
+        errors = []
+        create = ClockStripeClient.create_payment_intent
+
+        def slow_create(client, **kwargs):
+            time.sleep(0.5)
+            return create(client, **kwargs)
+
+        def worker():
+            try:
+                with self.registry.cursor() as cr:
+                    env = self._env(cr)
+                    barrier.wait(timeout=30)
+                    env["clock.autopilot.task"]._cron_run_autopilot()
+            except Exception as error:  # noqa: BLE001 - reported by the test
+                errors.append(error)
+
+        with (
+            patch.object(ClockStripeClient, "create_payment_intent", slow_create),
+            # No folio posting: the accounting it creates could not be deleted.
+            patch.object(
+                type(self.env["payment.transaction"]), "_autopilot_post_process"
+            ),
+        ):
+            threads = [threading.Thread(target=worker) for _ in range(count)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=120)
+        self.assertFalse(errors)
+
+    def _intents_for(self, reference):
+        client = ClockStripeClient(SECRET_KEY, api_base=LOCALSTRIPE_URL)
+        result = client._call(
+            "list", client._client.v1.payment_intents.list, params={"limit": 100}
+        )
+        intents, page = [], result
+        while True:
+            intents += [
+                pi
+                for pi in page["data"]
+                if (pi.get("metadata") or {}).get("odoo_reference") == reference
+            ]
+            if not page.get("has_more"):
+                return intents
+            page = client._call(
+                "list",
+                client._client.v1.payment_intents.list,
+                params={"limit": 100, "starting_after": page["data"][-1]["id"]},
+            )
+
+    def test_two_workers_at_once_charge_once(self):
+        self._run_workers(2)
+        self._run_workers(2)  # And again: still once.
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            runs = env["clock.autopilot.run"].search(
+                [("task_id", "=", self.ids["task"])]
+            )
+            self.assertEqual(len(runs), 1)
+            self.assertEqual(runs.state, "done", runs.message)
+            txs = env["payment.transaction"].search(
+                [("clock_reservation_ids", "in", self.ids["booking"])]
+            )
+            self.assertEqual(txs, runs.transaction_id)
+            self.assertEqual(txs.state, "done")
+            self.assertEqual(txs.amount, 150.0)
+            self.assertEqual(len(self._intents_for(txs.reference)), 1)
