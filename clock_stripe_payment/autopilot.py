@@ -100,9 +100,25 @@ def latest_due_anchor(mode, offset_hours, now):
     its anchor is at most the returned value; this is what the planning domain
     compares the stored anchor with, so the comparison runs in SQL.
     """
+    return anchor_for_trigger(mode, offset_hours, now)
+
+
+def anchor_for_trigger(mode, offset_hours, when):
+    """The anchor whose trigger time is ``when`` (inverse of :func:`trigger_time`)."""
     _check_mode(mode)
     delta = timedelta(hours=offset_hours)
-    return now + delta if mode in BEFORE_MODES else now - delta
+    return when + delta if mode in BEFORE_MODES else when - delta
+
+
+def earliest_trigger(activated_at, catch_up_hours):
+    """The earliest trigger time a task acts on: its activation less the catch-up
+    grace (0 or less: only triggers from the activation on).
+
+    A newly activated task thus catches up on triggers missed shortly before, but
+    never on long-past bookings (a hold "one night after creation" must not hold
+    the cards of bookings made a year ago and checked out since).
+    """
+    return activated_at - timedelta(hours=max(catch_up_hours or 0, 0))
 
 
 # ----------------------------------------------------------------------------------

@@ -494,6 +494,9 @@ class ClockStripeClient:
             self._client.v1.payment_intents.create,
             params=params,
             idempotency_key=idempotency_key,
+            # A declined card or a bank asking for 3-D Secure is the guest's
+            # outcome, put on the transaction by the caller: not a warning.
+            expected_kinds=("card", "authentication_required"),
         )
 
     def retrieve_payment_intent(self, payment_intent_id):

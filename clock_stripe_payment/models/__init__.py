@@ -14,5 +14,3 @@ from . import clock_reservation_card
 from . import clock_autopilot_task
 from . import clock_autopilot_run
 from . import clock_autopilot_preview
-from . import clock_reservation_autopilot
-from . import payment_transaction_autopilot

@@ -347,7 +347,7 @@ class ClockAutopilotRun(models.Model):
         else:
             try:
                 with self.env.cr.savepoint():
-                    tx = booking._autopilot_create_transaction(
+                    tx = booking._clock_create_charge_transaction(
                         values["token"], values["amount"], hold=run.operation == "hold"
                     )
             except (UserError, ValidationError) as error:

@@ -73,6 +73,23 @@ class ClockAutopilotTask(models.Model):
         tracking=True,
         help="A new task is inactive: preview it, then activate it.",
     )
+    activated_at = fields.Datetime(
+        string="Activated On",
+        readonly=True,
+        copy=False,
+        tracking=True,
+        help="When the task was last activated. It acts only on bookings whose "
+        "trigger time is at or after this moment less the catch-up grace.",
+    )
+    catch_up_hours = fields.Integer(
+        string="Catch-up Grace (hours)",
+        default=24,
+        tracking=True,
+        help="On activation, the task also acts on bookings whose trigger time "
+        "passed at most this many hours before; older ones are never acted on (a "
+        "new task does not charge or hold long-past bookings). 0: only triggers "
+        "from the activation on.",
+    )
     company_id = fields.Many2one(
         "res.company",
         string="Hotel",
@@ -275,11 +292,38 @@ class ClockAutopilotTask(models.Model):
             "The number of nights cannot be negative.",
         ),
         (
+            "catch_up_hours_positive",
+            "CHECK(catch_up_hours >= 0)",
+            "The catch-up grace cannot be negative.",
+        ),
+        (
             "failure_retries_positive",
             "CHECK(failure_retries >= 0 AND failure_retry_delay_hours >= 0)",
             "Retries and their delay cannot be negative.",
         ),
     ]
+
+    # ------------------------------------------------------------------
+    # CRUD: the activation time
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        now = fields.Datetime.now()
+        for vals in vals_list:
+            if vals.get("active") and not vals.get("activated_at"):
+                vals["activated_at"] = now
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if vals.get("active") and "activated_at" not in vals:
+            activated = self.filtered(lambda task: not task.active)
+            if activated:
+                super(ClockAutopilotTask, activated).write(
+                    {**vals, "activated_at": fields.Datetime.now()}
+                )
+                return super(ClockAutopilotTask, self - activated).write(vals)
+        return super().write(vals)
 
     # ------------------------------------------------------------------
     # Computes
@@ -468,13 +512,27 @@ class ClockAutopilotTask(models.Model):
         return domain
 
     def _autopilot_match_domain(self):
-        """Bookings the task watches, whatever the time: company, states, filters."""
+        """Bookings the task watches: company, states, filters, and a trigger time
+        not before the catch-up limit (see :meth:`_autopilot_earliest_trigger`)."""
         self.ensure_one()
+        earliest_anchor = autopilot.anchor_for_trigger(
+            self.mode, self.offset_hours, self._autopilot_earliest_trigger()
+        )
         return [
             ("company_id", "=", self.company_id.id),
             ("state", "in", MODE_STATES[self.mode]),
+            (ANCHOR_FIELDS[self.mode], ">=", earliest_anchor),
             *self._autopilot_filter_domain(),
         ]
+
+    def _autopilot_earliest_trigger(self):
+        """The earliest trigger time the task acts on: its activation less the
+        catch-up grace. A task not active yet counts from now, when activating it
+        would (so its preview shows what activating it does)."""
+        self.ensure_one()
+        return autopilot.earliest_trigger(
+            self.activated_at or fields.Datetime.now(), self.catch_up_hours
+        )
 
     def _autopilot_due_domain(self, now, new_only=True):
         """Bookings whose trigger has passed at ``now``.

@@ -7,6 +7,8 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import float_compare, format_amount, format_datetime
 
+from .. import autopilot
+
 _logger = logging.getLogger(__name__)
 
 #: States of a booking that still needs money secured.
@@ -329,11 +331,26 @@ class ClockReservation(models.Model):
         :raise AccessError: the user is not allowed to move money
         """
         self.ensure_one()
-        values = self._clock_prepare_charge_values(token, amount, folio, hold)
-        tx = self.env["payment.transaction"].sudo().create(values)
+        tx = self._clock_create_charge_transaction(token, amount, folio, hold)
         tx._send_payment_request()
         tx._clock_post_process_now()
         return tx
+
+    def _clock_create_charge_transaction(self, token, amount, folio=None, hold=False):
+        """Check a charge (or hold) of a card on file and create its ``offline``
+        transaction, without sending it.
+
+        The Payment Autopilot commits the transaction (and its reference, from which
+        the provider derives the idempotency key) before anything reaches Stripe;
+        :meth:`_clock_charge` sends it at once. Same parameters and errors as
+        :meth:`_clock_charge`.
+
+        :return: the draft transaction
+        :rtype: payment.transaction
+        """
+        self.ensure_one()
+        values = self._clock_prepare_charge_values(token, amount, folio, hold)
+        return self.env["payment.transaction"].sudo().create(values)
 
     def _clock_prepare_charge_values(self, token, amount, folio=None, hold=False):
         """Check a charge (or hold) of a card on file and return the create values
@@ -874,12 +891,41 @@ class ClockReservation(models.Model):
         }.get(self.state)
 
     def _clock_cards_still_needed(self):
-        """Whether the booking still needs its cards (an active hold on it).
-
-        The Payment Autopilot extends this with its pending tasks.
-        """
+        """Whether the booking still needs its cards: an active hold on it, or a
+        Payment Autopilot task that may still charge or hold them (an unfinished
+        run of such a task, or an active one that matches the booking and has not
+        acted on it yet, e.g. a cancellation fee a day after)."""
         self.ensure_one()
-        return bool(self.sudo().transaction_ids._clock_filter_active_holds())
+        booking = self.sudo()
+        if booking.transaction_ids._clock_filter_active_holds():
+            return True
+        money = ("charge", "hold")
+        if booking.autopilot_run_ids.filtered(
+            lambda run: run.operation in money
+            and run.state in ("planned", "running", "retry", "unknown")
+        ):
+            return True
+        tasks = (
+            self.env["clock.autopilot.task"]
+            .sudo()
+            .search(
+                [
+                    ("company_id", "=", booking.company_id.id),
+                    ("operation", "in", money),
+                ]
+            )
+        )
+        return any(
+            booking.search_count(
+                [
+                    ("id", "=", booking.id),
+                    *task._autopilot_match_domain(),
+                    ("autopilot_run_ids", "not any", [("task_id", "=", task.id)]),
+                ],
+                limit=1,
+            )
+            for task in tasks
+        )
 
     @api.model
     def _cron_clock_card_retention(self):
@@ -983,3 +1029,130 @@ class ClockReservation(models.Model):
             "domain": [("id", "in", self.sudo().transaction_ids.ids)],
             "context": {"create": False},
         }
+
+    # === AUTOPILOT === #
+    # The Payment Autopilot's view of a booking. Planning compares a stored anchor
+    # per mode with "now ± offset" in SQL, so every anchor a mode needs is a
+    # stored, indexed column: the 12:00 anchors depend on the hotel's time zone and
+    # are computed here; creation, check-in and check-out times are already stored
+    # by the core.
+
+    autopilot_arrival_noon_at = fields.Datetime(
+        string="Arrival Day Noon",
+        compute="_compute_autopilot_noon_anchors",
+        store=True,
+        index=True,
+        help="12:00 on the arrival day in the hotel's time zone: the anchor of the "
+        "Autopilot's 'up to arrival' mode.",
+    )
+    autopilot_departure_noon_at = fields.Datetime(
+        string="Departure Day Noon",
+        compute="_compute_autopilot_noon_anchors",
+        store=True,
+        index=True,
+        help="12:00 on the departure day in the hotel's time zone: the anchor of "
+        "the Autopilot's 'before departure' mode.",
+    )
+    autopilot_cancelled_at = fields.Datetime(
+        string="Cancelled or No-show At",
+        compute="_compute_autopilot_cancelled_at",
+        store=True,
+        index=True,
+    )
+    autopilot_run_ids = fields.One2many(
+        "clock.autopilot.run", "reservation_id", string="Autopilot History"
+    )
+    autopilot_busy_run_id = fields.Many2one(
+        "clock.autopilot.run",
+        string="Autopilot Run in Progress",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
+        help="The last Autopilot run that moved money on the booking; while it is "
+        "running or its outcome is unknown, no other run moves money here.",
+    )
+    autopilot_next_task_id = fields.Many2one(
+        "clock.autopilot.task",
+        string="Next Autopilot Task",
+        compute="_compute_autopilot_next_action",
+    )
+    autopilot_next_action_at = fields.Datetime(
+        string="Next Autopilot Action At",
+        compute="_compute_autopilot_next_action",
+    )
+    autopilot_next_action = fields.Char(
+        string="Next Autopilot Action",
+        compute="_compute_autopilot_next_action",
+    )
+
+    @api.depends("arrival_date", "departure_date", "company_id.partner_id.tz")
+    def _compute_autopilot_noon_anchors(self):
+        for booking in self:
+            tz_name = booking.company_id.partner_id.tz or "UTC"
+            booking.autopilot_arrival_noon_at = autopilot.local_noon_utc(
+                booking.arrival_date, tz_name
+            )
+            booking.autopilot_departure_noon_at = autopilot.local_noon_utc(
+                booking.departure_date, tz_name
+            )
+
+    @api.depends("cancelled_at", "no_show_at")
+    def _compute_autopilot_cancelled_at(self):
+        for booking in self:
+            booking.autopilot_cancelled_at = booking.cancelled_at or booking.no_show_at
+
+    @api.depends_context("uid")
+    def _compute_autopilot_next_action(self):
+        """The earliest trigger still ahead among the active tasks matching the booking.
+
+        A trigger already passed and not yet acted on is shown too: the next cron run
+        takes it.
+        """
+        self.autopilot_next_task_id = False
+        self.autopilot_next_action_at = False
+        self.autopilot_next_action = False
+        bookings = self.filtered("id")
+        if not bookings:
+            return
+        tasks = self.env["clock.autopilot.task"].search(
+            [("company_id", "in", bookings.company_id.ids)]
+        )
+        best = {}
+        for task in tasks:
+            matching = bookings.search(
+                [("id", "in", bookings.ids), *task._autopilot_match_domain()]
+            )
+            done = set(
+                self.env["clock.autopilot.run"]
+                .search(
+                    [("task_id", "=", task.id), ("reservation_id", "in", matching.ids)]
+                )
+                .reservation_id.ids
+            )
+            for booking in matching:
+                if booking.id in done:
+                    continue
+                when = task._autopilot_trigger_time(booking)
+                if when and (booking.id not in best or when < best[booking.id][0]):
+                    best[booking.id] = (when, task)
+        operations = dict(
+            self.env["clock.autopilot.task"]
+            ._fields["operation"]
+            ._description_selection(self.env)
+        )
+        for booking in bookings:
+            if booking.id not in best:
+                continue
+            when, task = best[booking.id]
+            booking.autopilot_next_task_id = task
+            booking.autopilot_next_action_at = when
+            booking.autopilot_next_action = _(
+                "%(operation)s (%(task)s)",
+                operation=operations[task.operation],
+                task=task.name,
+            )
+
+    def _autopilot_active_holds(self):
+        """The booking's holds that are still open (what a release task voids)."""
+        self.ensure_one()
+        return self.sudo().transaction_ids._clock_filter_active_holds()

@@ -1,6 +1,7 @@
 # Part of clock_stripe_payment. License LGPL-3.
 
 import logging
+from datetime import timezone
 
 from werkzeug.urls import url_encode, url_join
 
@@ -48,6 +49,12 @@ class PaymentTransaction(models.Model):
         readonly=True,
     )
     clock_stripe_intent_status = fields.Char(string="Stripe Status", readonly=True)
+    clock_stripe_error_kind = fields.Char(
+        string="Stripe Error Kind",
+        readonly=True,
+        help="Kind of the last card error Stripe answered (card, "
+        "authentication_required...).",
+    )
     clock_stripe_customer_ref = fields.Char(string="Stripe Customer", readonly=True)
     clock_stripe_payment_method_ref = fields.Char(
         string="Stripe Payment Method", readonly=True
@@ -489,17 +496,9 @@ class PaymentTransaction(models.Model):
                 return self._clock_stripe_finish_validation_hold(
                     payment_intent, payment_method
                 )
-            self._handle_notification_data(
-                const.PROVIDER_CODE,
-                {
-                    "reference": self.reference,
-                    "payment_intent": payment_intent,
-                    "payment_method": payment_method,
-                },
+            return self._clock_stripe_apply_browser_intent(
+                payment_intent, payment_method
             )
-            if self.state != "draft":
-                self._clock_stripe_release_unkept_card()
-            return self._clock_stripe_browser_answer(payment_intent)
         raise ValidationError(_("The card confirmation is missing its Stripe id."))
 
     def _clock_stripe_process_setup_intent(self, setup_intent):
@@ -582,17 +581,7 @@ class PaymentTransaction(models.Model):
             self._clock_stripe_apply_card_error(error)
             self._clock_stripe_release_unkept_card()
             return self._clock_stripe_browser_answer()
-        self._handle_notification_data(
-            const.PROVIDER_CODE,
-            {
-                "reference": self.reference,
-                "payment_intent": payment_intent,
-                "payment_method": payment_method,
-            },
-        )
-        if self.state != "draft":
-            self._clock_stripe_release_unkept_card()
-        return self._clock_stripe_browser_answer(payment_intent)
+        return self._clock_stripe_apply_browser_intent(payment_intent, payment_method)
 
     def _clock_stripe_validate_card(self, payment_method):
         """Save a checked card, with the card-check hold when one is configured."""
@@ -677,12 +666,31 @@ class PaymentTransaction(models.Model):
             )
         return self._clock_stripe_browser_answer()
 
+    def _clock_stripe_apply_browser_intent(self, payment_intent, payment_method):
+        """Apply a PaymentIntent confirmed from the card form and answer the browser
+        (the card the guest did not ask to keep is released once it is over)."""
+        self.ensure_one()
+        self._handle_notification_data(
+            const.PROVIDER_CODE,
+            {
+                "reference": self.reference,
+                "payment_intent": payment_intent,
+                "payment_method": payment_method,
+            },
+        )
+        if self.state != "draft":
+            self._clock_stripe_release_unkept_card()
+        return self._clock_stripe_browser_answer(payment_intent)
+
     def _clock_stripe_apply_card_error(self, error):
-        """Put the transaction in error after a card error (declined, 3DS...)."""
+        """Put the transaction in error after a card error (declined, 3DS...) and
+        remember its kind (authentication required or not)."""
         self.ensure_one()
         payment_intent = error.payment_intent or {}
         values = {
-            "clock_stripe_intent_status": payment_intent.get("status") or "failed"
+            "clock_stripe_intent_status": payment_intent.get("status") or "failed",
+            # Whether the bank asked for authentication (read by the Autopilot).
+            "clock_stripe_error_kind": error.kind,
         }
         if payment_intent.get("id") and not self.provider_reference:
             values["provider_reference"] = payment_intent["id"]
@@ -1106,6 +1114,20 @@ class PaymentTransaction(models.Model):
         self.write(values)
         mapping = const.PAYMENT_INTENT_STATUS_MAPPING
         if status in mapping["draft"]:
+            return
+        if (status in mapping["pending"] and self.state != "draft") or (
+            status in mapping["authorized"]
+            and self.state not in ("draft", "pending", "authorized")
+        ):
+            # An earlier status arriving late (Stripe does not order its events):
+            # the transaction never goes back.
+            _logger.info(
+                "PaymentIntent status %s for transaction %s (%s) arrived late: "
+                "ignored",
+                status,
+                self.reference,
+                self.state,
+            )
             return
         if status in mapping["pending"]:
             self._set_pending()
@@ -1583,3 +1605,94 @@ class PaymentTransaction(models.Model):
     def _clock_get_hold_values(self, hold):
         """Create values that make a transaction a hold (or a charge)."""
         return {"clock_stripe_capture_manually": bool(hold)}
+
+    # === AUTOPILOT === #
+    # What the Payment Autopilot needs from a transaction, provider-agnostic. The
+    # Autopilot moves money through the payment framework only; the few things it
+    # must know about the outcome of a request (did the bank ask for
+    # authentication, what does the provider know about a transaction whose answer
+    # was lost) are asked here, with the Stripe (hotel) specifics kept behind
+    # ``provider_code``.
+
+    def _autopilot_requires_authentication(self):
+        """Whether the bank asked the card holder to authenticate (3-D Secure).
+
+        Real Stripe answers an off-session charge with ``authentication_required``
+        (HTTP 402); a Stripe double leaves the intent in ``requires_action``.
+        """
+        self.ensure_one()
+        if self.provider_code != const.PROVIDER_CODE:
+            return False
+        return (
+            self.clock_stripe_error_kind == "authentication_required"
+            or self.clock_stripe_intent_status == "requires_action"
+        )
+
+    def _autopilot_answer_lost(self):
+        """Whether the request was sent but its answer never arrived.
+
+        A timeout or a connection error after the request left is not a decline:
+        the card may have been charged. On an ``offline`` payment the Stripe
+        (hotel) provider then puts the transaction in error without any Stripe
+        status; a draft transaction that is not waiting for the guest is in the
+        same situation. Either way the provider must be asked before anything
+        else is tried.
+        """
+        self.ensure_one()
+        if self.provider_code != const.PROVIDER_CODE:
+            return self.state == "draft"
+        if self.provider_reference or self.clock_stripe_intent_status:
+            return False
+        return self.state in ("draft", "error")
+
+    def _autopilot_post_process(self):
+        """Post-process now (folio posting, accounting) rather than by the cron.
+
+        A failure here does not undo the payment: the framework's post-processing
+        cron tries again.
+        """
+        self.ensure_one()
+        if self.is_post_processed or self.state == "draft":
+            return
+        try:
+            with self.env.cr.savepoint():
+                self._clock_post_process_now()
+        except Exception:
+            _logger.exception(
+                "Autopilot: post-processing of %s failed; the cron retries it",
+                self.reference,
+            )
+
+    def _autopilot_fetch_from_provider(self):
+        """Ask the provider what became of this transaction and apply the answer.
+
+        :return: whether the provider knows the transaction (if not, it was never
+            received and may be sent, with the same reference)
+        :rtype: bool
+        """
+        self.ensure_one()
+        if self.provider_code != const.PROVIDER_CODE:
+            return False
+        client = self._clock_stripe_client()
+        if self.provider_reference:
+            payment_intent = client.retrieve_payment_intent(self.provider_reference)
+        else:
+            created = self.create_date or fields.Datetime.now()
+            payment_intent = client.find_payment_intent(
+                self.reference,
+                customer_id=self.token_id.provider_ref,
+                created_after=created.replace(tzinfo=timezone.utc).timestamp() - 3600,
+            )
+        if not payment_intent:
+            return False
+        self._clock_stripe_lock()
+        if self.state == "error" and self._autopilot_answer_lost():
+            # The error was the lost answer, not Stripe's: Stripe's own word
+            # (charged, held, declined) replaces it.
+            self.state = "draft"
+        if self.state in ("draft", "pending"):
+            self._handle_notification_data(
+                const.PROVIDER_CODE,
+                {"reference": self.reference, "payment_intent": payment_intent},
+            )
+        return True

@@ -14,6 +14,7 @@ from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.tests import TransactionCase, tagged
 
 from ..stripe_api import ClockStripeClient
+from .autopilot_common import CATCH_UP_ALL
 from .common import LOCALSTRIPE_URL, SECRET_KEY, check_localstripe
 
 
@@ -124,6 +125,8 @@ class TestAutopilotConcurrency(TransactionCase):
                     "amount_basis": "balance",
                     "include_agent_ids": [Command.set(agent.ids)],
                     "failure_template_id": False,
+                    # The booking's trigger passed days ago: catch up on it.
+                    "catch_up_hours": CATCH_UP_ALL,
                 }
             )
             # Activated directly: the company's card provider is the demo one,

@@ -4,6 +4,9 @@ rules a task must follow (no Stripe call in this file)."""
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
+import psycopg2.errors
+
+from odoo import fields
 from odoo.exceptions import ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
@@ -405,6 +408,111 @@ class TestAutopilotAmounts(AutopilotCommon):
 
 
 @tagged("post_install", "-at_install")
+class TestAutopilotCatchUp(AutopilotCommon):
+    """A newly activated task catches up on recent triggers only."""
+
+    def _created_ago(self, **delta):
+        """A booking whose creation was ``delta`` before ``self.now``."""
+        booking = self._create_booking()
+        booking.flush_recordset()
+        self.env.cr.execute(
+            "UPDATE clock_reservation SET create_date = %s WHERE id = %s",
+            (self.now - timedelta(**delta), booking.id),
+        )
+        booking.invalidate_recordset(["create_date"])
+        return booking
+
+    def _hold_a_night_after_creation(self, **values):
+        # "One night after creation"; no transaction, the planning is what counts.
+        values = {"catch_up_hours": 24, **values}
+        task = self._create_task(mode="after_creation", offset_hours=24, **values)
+        task.activated_at = self.now
+        return task
+
+    def _planned(self, task, now):
+        """Plan ``task`` at ``now``: the bookings planned by this run, which its
+        preview showed just before (same bookings, same due times)."""
+        preview = {
+            (line["reservation_id"], line["due_at"])
+            for line in task._autopilot_preview_lines(now)
+        }
+        before = self.Run.search([("task_id", "=", task.id)])
+        task._autopilot_plan(now)
+        runs = self.Run.search([("task_id", "=", task.id)]) - before
+        self.assertEqual(
+            {(run.reservation_id.id, run.due_at) for run in runs},
+            preview,
+            "the preview shows what the run plans",
+        )
+        return runs.reservation_id
+
+    def test_old_bookings_are_not_caught_up(self):
+        old = self._created_ago(days=365)
+        just_outside = self._created_ago(hours=48, seconds=1)
+        at_the_limit = self._created_ago(hours=48)
+        recent = self._created_ago(hours=30)
+        fresh = self._created_ago(hours=1)
+        task = self._hold_a_night_after_creation()
+        planned = self._planned(task, self.now)
+        self.assertNotIn(old, planned)
+        self.assertNotIn(just_outside, planned)
+        self.assertIn(at_the_limit, planned, "trigger at activation less the grace")
+        self.assertIn(recent, planned, "trigger passed 6 h before the activation")
+        self.assertNotIn(fresh, planned, "not due yet")
+        later = self._planned(task, self.now + timedelta(days=400))
+        self.assertIn(fresh, later, "due after the activation: taken")
+        self.assertFalse((old | just_outside) & later, "never taken")
+
+    def test_no_grace_takes_only_triggers_after_the_activation(self):
+        recent = self._created_ago(hours=30)
+        soon = self._created_ago(hours=23)
+        task = self._hold_a_night_after_creation(catch_up_hours=0)
+        self.assertNotIn(recent, self._planned(task, self.now))
+        planned = self._planned(task, self.now + timedelta(hours=2))
+        self.assertIn(soon, planned)
+        self.assertNotIn(recent, planned)
+
+    def test_activation_time_is_set_when_the_task_is_activated(self):
+        old = self._created_ago(days=30)
+        recent = self._created_ago(hours=30)
+        task = self.Task.create(
+            {
+                "name": "Hold a night after creation",
+                "company_id": self.hotel.id,
+                "mode": "after_creation",
+                "offset_hours": 24,
+                "operation": "none",
+            }
+        )
+        self.assertEqual(task.catch_up_hours, 24, "a day of grace by default")
+        self.assertFalse(task.activated_at)
+        # Not active yet: the preview counts from now, as activating it would.
+        previewed = {
+            line["reservation_id"] for line in task._autopilot_preview_lines(self.now)
+        }
+        self.assertIn(recent.id, previewed)
+        self.assertNotIn(old.id, previewed)
+        task.active = True
+        activated_at = task.activated_at
+        self.assertTrue(activated_at)
+        self.assertEqual(self._planned(task, self.now) & (old | recent), recent)
+        task.active = False
+        self.assertEqual(task.activated_at, activated_at, "kept while inactive")
+        task.active = True
+        self.assertGreaterEqual(task.activated_at, activated_at)
+        reactivation = activated_at + timedelta(days=10)
+        task.active = False
+        with patch.object(fields.Datetime, "now", return_value=reactivation):
+            task.active = True
+        self.assertEqual(task.activated_at, reactivation, "counted from the last one")
+
+    @mute_logger("odoo.sql_db")
+    def test_grace_cannot_be_negative(self):
+        with self.assertRaises(psycopg2.errors.CheckViolation):
+            self._create_task(catch_up_hours=-1)
+
+
+@tagged("post_install", "-at_install")
 class TestAutopilotTaskRules(AutopilotCommon):
     def test_new_task_is_inactive(self):
         task = self.Task.create(
@@ -673,6 +781,8 @@ class TestAutopilotViews(AutopilotCommon):
             form.name = "Deposit a week before"
             form.mode = "before_arrival"
             form.offset_hours = 168
+            # The booking's trigger passed four days ago: catch up on it.
+            form.catch_up_hours = 168
             form.operation = "hold"
             form.amount_basis = "nights"
             form.amount_nights = 1
