@@ -1,80 +1,127 @@
 #!/usr/bin/env python3
-"""Payment Autopilot benchmark: prints figures, asserts nothing.
+"""Payment Autopilot benchmark: prints figures, asserts nothing (issue 5, "Benchmark").
 
-1. Planning: 10 active tasks over 100 and over 10,000 bookings: wall time and SQL
-   queries of one planning pass (``clock.autopilot.task._autopilot_plan``). The
-   query count must not grow with the number of bookings.
-2. Charging: a charge task over M bookings against a Stripe double (localstripe):
-   SQL queries and wall time per booking of ``clock.autopilot.run._autopilot_process``
-   (amount, card, transaction, Stripe call, folio posting, success actions).
+1. **Planning**: 10 active tasks over 100 and over 10,000 bookings: wall time and
+   SQL queries of one planning pass (``clock.autopilot.task._autopilot_plan``,
+   one ``INSERT ... SELECT`` per task). The query count must not grow with the
+   number of bookings. Each pass runs in a savepoint that is rolled back, so the
+   second pass plans from scratch again.
+2. **Charging**: a "charge the balance" task over ``--charges`` confirmed bookings
+   with a card on file at localstripe. Per booking, the queries and wall time of
+   ``clock.autopilot.run._autopilot_process`` in a fresh cursor, as the cron runs it,
+   next to Odoo's ``payment_stripe`` token charge with post-processing in the same
+   run (and clock_stripe's plain token charge, for reference). The three take turns
+   per booking, their order alternating; the first ``--warmup`` bookings are not
+   counted. Figures are medians per booking.
 
-Everything runs in one transaction that is rolled back at the end (the Autopilot's
-per-booking commits are replaced by savepoints), so the database is left as it was;
-only localstripe keeps the objects it was sent.
+   * Autopilot: lock the run, claim the booking, check it is still due, amount and
+     card, create the transaction, commit; lock again, Stripe call and its
+     processing, post-processing (``account.payment`` and the folio line of the
+     payment), the run's result (its log line; the task has no success action
+     such as an e-mail), commit.
+   * payment_stripe and clock_stripe token charge: the ``token_charge`` operation of
+     ``stripe_benchmark.py`` (imported): create an ``offline`` transaction with a
+     saved card, ``_send_payment_request()``, ``_post_process()``, one commit. The
+     transaction has no booking and no folio.
 
-Usage (a database where clock_stripe_payment is installed, localstripe running):
+   So the whole-run ratio is expected above 1: the Autopilot does more. The table
+   splits each side into the same phases; the comparable part is the Stripe call
+   with its processing plus the post-processing (and the transaction creation).
+   payment_stripe's network is faked by ``stripe_benchmark.FakeStripeApi``: canned
+   Stripe JSON after sleeping the latency of the matching localstripe request just
+   measured on the clock_stripe side, so wall times compare like with like.
+3. **One cron pass** (``_cron_run_autopilot``) over ``--cron-bookings`` more due
+   bookings: reconciliation, planning of every active task, the queue, and the
+   per-booking processing, divided by the number of bookings.
+
+Usage::
 
     localstripe --port 8420 --from-scratch &
-    python3 benchmarks/autopilot_benchmark.py -d autopilot_dev \\
-        --addons-path=/opt/odoo18/addons,. --db_host=127.0.0.1 --db_user=root \\
-        --localstripe=http://127.0.0.1:8420
+    python3 benchmarks/autopilot_benchmark.py --db autopilot_bench --create --drop \\
+        --localstripe http://127.0.0.1:8420
 
-Not measured here yet: the same charge through Odoo's own ``payment_stripe`` token
-charge with its post-processing, for a ratio (needs payment_stripe installed and a
-double it can talk to; left to the lead).
+``--create`` creates the database with clock_stripe_payment and payment_stripe
+(``--without-demo=all``, Odoo's CLI, about 2 minutes); ``--drop`` drops it at the
+end. Without ``--create`` give a throwaway database where both are installed: the
+benchmark commits its company, bookings, tasks and charges there.
 """
 
-# A benchmark prints its figures.
-# pylint: disable=print-used
+# A benchmark prints its figures, and commits like the cron it measures.
+# pylint: disable=print-used,invalid-commit
 
 import argparse
 import statistics
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
+from types import SimpleNamespace
 from unittest.mock import patch
+
+import stripe_benchmark
+from _common import (
+    Meter,
+    add_odoo_arguments,
+    check_localstripe,
+    complete_args,
+    drop_database,
+    open_registry,
+    ratio,
+    sql_count,
+)
+
+MODULES = stripe_benchmark.MODULES
+AUTOPILOT = "autopilot"
+SIDES = (AUTOPILOT, stripe_benchmark.OURS, stripe_benchmark.THEIRS)
+# Catch-up grace of the tasks: more than the 60 days the bookings spread over.
+CATCH_UP_HOURS = 24 * 90
+
+# Methods timed inside an Autopilot run, and the phase each one belongs to. A phase
+# entered inside another one counts in the outer one.
+AUTOPILOT_PHASES = (
+    ("clock.autopilot.run", "_autopilot_lock", "lock"),
+    ("clock.autopilot.task", "_autopilot_prepare", "prepare"),
+    ("clock.reservation", "_clock_create_charge_transaction", "create"),
+    ("payment.transaction", "_send_payment_request", "send"),
+    ("payment.transaction", "_autopilot_post_process", "post_process"),
+    ("clock.autopilot.run", "_autopilot_succeed", "actions"),
+    ("clock.autopilot.run", "_autopilot_commit", "commit"),
+)
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-d", "--database", required=True)
-    parser.add_argument("--addons-path", required=True)
-    parser.add_argument("--db_host", default=None)
-    parser.add_argument("--db_port", default=None)
-    parser.add_argument("--db_user", default=None)
-    parser.add_argument("--db_password", default=None)
+    parser = argparse.ArgumentParser(
+        description="Payment Autopilot: planning and charging figures (prints "
+        "figures, asserts nothing)."
+    )
+    parser.add_argument("-d", "--db", default="autopilot_bench", help="database")
     parser.add_argument("--localstripe", default="http://127.0.0.1:8420")
     parser.add_argument("--bookings", type=int, nargs="+", default=[100, 10000])
     parser.add_argument("--tasks", type=int, default=10)
     parser.add_argument("--charges", type=int, default=50)
-    return parser.parse_args()
-
-
-def odoo_env(args):
-    import odoo
-    from odoo.tools import config
-
-    odoo_args = ["-d", args.database, f"--addons-path={args.addons_path}"]
-    for option in ("db_host", "db_port", "db_user", "db_password"):
-        if getattr(args, option):
-            odoo_args.append(f"--{option}={getattr(args, option)}")
-    config.parse_config(odoo_args)
-    registry = odoo.modules.registry.Registry(args.database)
-    return registry
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--cron-bookings", type=int, default=50)
+    add_odoo_arguments(parser)
+    return complete_args(parser.parse_args())
 
 
 @contextmanager
-def counted(cr):
+def counted():
     """Yield a dict filled with the queries and seconds spent in the block."""
     figures = {}
-    queries, start = cr.sql_log_count, time.perf_counter()
+    queries, start = sql_count(), time.perf_counter()
     yield figures
     figures["seconds"] = time.perf_counter() - start
-    figures["queries"] = cr.sql_log_count - queries
+    figures["queries"] = sql_count() - queries
+
+
+# === SETUP: HOTEL, BOOKINGS, TASKS === #
 
 
 class Bench:
+    """A hotel company with its Stripe (hotel) provider on localstripe, a room
+    type, a guarantee policy, and bookings with a card on file."""
+
     def __init__(self, env, args):
         from odoo import Command, fields
 
@@ -82,7 +129,11 @@ class Bench:
         self.now = fields.Datetime.now().replace(microsecond=0)
         self.today = fields.Date.context_today(env["res.partner"])
         self.hotel = env["res.company"].create(
-            {"name": "Autopilot Benchmark Hotel", "currency_id": env.ref("base.EUR").id}
+            {
+                # Unique: the script may run again in the same database.
+                "name": f"Autopilot Benchmark Hotel {self.now}",
+                "currency_id": env.ref("base.EUR").id,
+            }
         )
         self.hotel.partner_id.tz = "Europe/Sofia"
         env.ref("base.EUR").active = True
@@ -131,7 +182,6 @@ class Bench:
             {"name": "Benchmark OTA", "is_company": True}
         )
         self.fake_token = self._token(at_stripe=False)
-        self.bookings = env["clock.reservation"]
 
     def _token(self, at_stripe):
         if at_stripe:
@@ -140,15 +190,7 @@ class Bench:
             stripe_card = client._call(
                 "payment method create",
                 client._client.v1.payment_methods.create,
-                params={
-                    "type": "card",
-                    "card": {
-                        "number": "4242424242424242",
-                        "exp_month": 12,
-                        "exp_year": 2034,
-                        "cvc": "123",
-                    },
-                },
+                params={"type": "card", "card": stripe_benchmark.CARD},
             )
             client.attach_payment_method(stripe_card["id"], customer["id"])
             customer_id, pm_id = customer["id"], stripe_card["id"]
@@ -165,8 +207,9 @@ class Bench:
             }
         )
 
-    def add_bookings(self, count, token=None, confirm=False, arrival_in=None):
-        """``count`` bookings spread over the coming 60 days, a card on each."""
+    def add_bookings(self, count, token=None, confirm=False, arrival_in=None, **extra):
+        """``count`` bookings spread over the coming 60 days, a card on each;
+        created 1,000 at a time."""
         Reservation = self.env["clock.reservation"]
         channels = ("direct", "booking_engine", "ota")
         vals_list = []
@@ -185,6 +228,7 @@ class Bench:
                     "guarantee_policy_id": self.policy.id,
                     "agent_id": self.agent.id if n % 5 == 0 else False,
                     "company_partner_id": self.ota_company.id if n % 7 == 0 else False,
+                    **extra,
                 }
             )
         created = Reservation
@@ -205,7 +249,6 @@ class Bench:
             ]
         )
         self.env.flush_all()
-        self.bookings |= created
         return created
 
     def planning_tasks(self, count):
@@ -250,156 +293,379 @@ class Bench:
         ]
         return self.env["clock.autopilot.task"].create(
             [
-                {
-                    "name": f"Benchmark task {n + 1}",
-                    "company_id": self.hotel.id,
-                    "active": True,
-                    "failure_template_id": False,
-                    **templates[n % len(templates)],
-                }
+                self._task_values(
+                    {
+                        "name": f"Benchmark task {n + 1}",
+                        **templates[n % len(templates)],
+                    }
+                )
                 for n in range(count)
             ]
         )
+
+    def _task_values(self, values):
+        """An active task of the hotel, without failure e-mail, that also acts on
+        the bookings whose trigger passed before it was activated (the bookings
+        are spread over the coming days: most triggers of a new task are past)."""
+        return {
+            "company_id": self.hotel.id,
+            "active": True,
+            "failure_template_id": False,
+            "catch_up_hours": CATCH_UP_HOURS,
+            **values,
+        }
 
     def plan(self, tasks):
         cr = self.env.cr
         with cr.savepoint(flush=True) as savepoint:
             self.env.invalidate_all()
-            with counted(cr) as figures:
+            with counted() as figures:
                 figures["planned"] = tasks._autopilot_plan(self.now)
             savepoint.rollback()  # Plan again from scratch next time.
         self.env.invalidate_all()
         return figures
 
-
-@contextmanager
-def commits_as_savepoints(env):
-    def fake_commit(run):
-        run.env.flush_all()
-        run.env.cr.execute("SAVEPOINT autopilot_benchmark")
-
-    Run = type(env["clock.autopilot.run"])
-    with patch.object(Run, "_autopilot_commit", fake_commit):
-        env.cr.execute("SAVEPOINT autopilot_benchmark")
-        yield
-
-
-def main():
-    args = parse_args()
-    registry = odoo_env(args)
-    from odoo import SUPERUSER_ID, api
-
-    with registry.cursor() as cr:
-        env = api.Environment(cr, SUPERUSER_ID, {})
-        try:
-            run_benchmark(env, args)
-        finally:
-            cr.rollback()
-    return 0
+    def charge_task(self):
+        """An active "charge the balance" task, 7 days before arrival, scoped to
+        the bookings of one agent (so that it ignores the planning bookings)."""
+        scope = self.env["res.partner"].create({"name": "Benchmark charge scope"})
+        task = self.env["clock.autopilot.task"].create(
+            self._task_values(
+                {
+                    "name": "Benchmark charge",
+                    "mode": "before_arrival",
+                    "offset_hours": 168,
+                    "operation": "charge",
+                    "amount_basis": "balance",
+                    "include_agent_ids": [self.Command.set(scope.ids)],
+                }
+            )
+        )
+        return task, scope
 
 
-def run_benchmark(env, args):
-    print(f"Payment Autopilot benchmark on database {args.database}")
-    bench = Bench(env, args)
+def measure_planning(bench, args):
+    """Rows (bookings, planned runs, queries, seconds, setup seconds)."""
     tasks = bench.planning_tasks(args.tasks)
-    print(f"\n1. Planning: {len(tasks)} active tasks, one planning pass")
-    print(f"{'bookings':>10} {'planned runs':>13} {'queries':>8} {'seconds':>8}")
-    total = 0
+    rows, total = [], 0
     for target in sorted(args.bookings):
         start = time.perf_counter()
         bench.add_bookings(target - total)
+        bench.env.cr.commit()
         setup = time.perf_counter() - start
         total = target
         bench.plan(tasks)  # Warm the caches (first query plans, registry).
         figures = bench.plan(tasks)
-        print(
-            f"{total:>10} {figures['planned']:>13} {figures['queries']:>8} "
-            f"{figures['seconds']:>8.3f}   (bookings created in {setup:.1f} s)"
-        )
+        rows.append((total, figures["planned"], figures["queries"], figures, setup))
     tasks.active = False
+    bench.env.cr.commit()
+    return len(tasks), rows
 
-    print(f"\n2. Charging: one 'charge the balance' task over {args.charges} bookings")
-    token = bench._token(at_stripe=True)
-    charged = bench.add_bookings(args.charges, token=token, confirm=True, arrival_in=3)
-    charge_agent = env["res.partner"].create({"name": "Benchmark charge scope"})
-    charged.agent_id = charge_agent
-    task = env["clock.autopilot.task"].create(
-        {
-            "name": "Benchmark charge",
-            "company_id": bench.hotel.id,
-            "mode": "before_arrival",
-            "offset_hours": 168,
-            "operation": "charge",
-            "amount_basis": "balance",
-            "include_agent_ids": [bench.Command.set(charge_agent.ids)],
-            "active": True,
-            "failure_template_id": False,
-        }
-    )
-    task._autopilot_plan(bench.now)
-    runs = env["clock.autopilot.run"].search(
-        [("task_id", "=", task.id), ("reservation_id", "in", charged.ids)]
-    )
-    env.flush_all()
-    queries, seconds = [], []
-    parts = {"Stripe call and its processing": [], "post-processing": []}
-    Tx = type(env["payment.transaction"])
 
-    def measured(name, method):
+# === CHARGING === #
+
+
+class ChargeBench:
+    """Autopilot runs, each in its own cursor, next to the token charges of
+    ``stripe_benchmark.Benchmark`` (same Stripe log, same transports)."""
+
+    def __init__(self, args, registry, run_ids):
+        self.args = args
+        self.registry = registry
+        self.run_ids = run_ids
+        self.reference = stripe_benchmark.Benchmark(
+            SimpleNamespace(db=args.db, localstripe=args.localstripe), registry
+        )
+        self.stripe_log = self.reference.stripe_log
+        self.results = {side: [] for side in SIDES}
+        self.meter = None  # the Autopilot run being measured
+        self.in_phase = False
+
+    def env(self, cr):
+        from odoo import SUPERUSER_ID, api
+
+        return api.Environment(cr, SUPERUSER_ID, {})
+
+    @contextmanager
+    def autopilot_phases(self):
+        """Time the methods of ``AUTOPILOT_PHASES`` while an Autopilot run is
+        measured (only then: the token charges call some of them too)."""
+        with ExitStack() as stack:
+            for model, name, phase in AUTOPILOT_PHASES:
+                cls = self.registry[model]
+                wrapper = self._timed(phase, getattr(cls, name))
+                stack.enter_context(patch.object(cls, name, wrapper))
+            yield
+
+    def _timed(self, phase, method):
+        bench = self
+
         def wrapper(records, *args, **kwargs):
-            with counted(records.env.cr) as figures:
-                result = method(records, *args, **kwargs)
-            parts[name].append((figures["queries"], figures["seconds"]))
-            return result
+            meter = bench.meter
+            if meter is None or bench.in_phase:
+                return method(records, *args, **kwargs)
+            bench.in_phase = True
+            try:
+                with meter.phase(phase):
+                    return method(records, *args, **kwargs)
+            finally:
+                bench.in_phase = False
 
         return wrapper
 
-    with (
-        commits_as_savepoints(env),
-        patch.object(
-            Tx,
-            "_send_payment_request",
-            measured("Stripe call and its processing", Tx._send_payment_request),
-        ),
-        patch.object(
-            Tx,
-            "_autopilot_post_process",
-            measured("post-processing", Tx._autopilot_post_process),
-        ),
-    ):
-        for run in runs:
-            env.invalidate_all()
-            with counted(env.cr) as figures:
-                run._autopilot_process(bench.now)
-            queries.append(figures["queries"])
-            seconds.append(figures["seconds"])
-    states = runs.mapped("state")
-    done = states.count("done")
-    print(f"runs done: {done}/{len(runs)}")
-    print(
-        f"queries per booking: median {statistics.median(queries)}, "
-        f"min {min(queries)}, max {max(queries)}"
+    def autopilot_charge(self, run_id):
+        """One run processed as the cron does it: fresh cursor, real commits."""
+        from odoo import fields
+
+        meter = Meter(self.stripe_log)
+        with self.registry.cursor() as cr:
+            run = self.env(cr)["clock.autopilot.run"].browse(run_id)
+            self.meter = meter
+            try:
+                with meter.phase("total"):
+                    acted = run._autopilot_process(fields.Datetime.now())
+            finally:
+                self.meter = None
+            run.invalidate_recordset()
+            tx = run.transaction_id
+            if not acted or run.state != "done" or tx.state != "done":
+                raise RuntimeError(
+                    f"Autopilot run {run_id} ended {run.state} ({run.message}), "
+                    f"transaction {tx.reference} {tx.state}"
+                )
+            if not tx.is_post_processed or not tx.payment_id:
+                raise RuntimeError(f"{tx.reference} was not post-processed")
+        return meter
+
+    def run(self):
+        with self.reference.transports(), self.autopilot_phases():
+            self.reference.setup()
+            for i, run_id in enumerate(self.run_ids):
+                sides = SIDES if i % 2 == 0 else SIDES[::-1]
+                for side in sides:
+                    if side == AUTOPILOT:
+                        meter = self.autopilot_charge(run_id)
+                    else:
+                        meter = self.reference.token_charge(side)
+                    if i >= self.args.warmup:
+                        self.results[side].append(meter)
+
+    def cron_pass(self, count):
+        """``_cron_run_autopilot`` over ``count`` due bookings, in one cursor."""
+        meter = Meter(self.stripe_log)
+        with self.reference.transports(), self.registry.cursor() as cr:
+            env = self.env(cr)
+            with meter.phase("cron"):
+                done = env["clock.autopilot.task"]._cron_run_autopilot(batch_size=count)
+        return {"done": done, **meter.get("cron")}
+
+
+def prepare_charges(bench, count, cron_count):
+    """Due bookings with a card at localstripe: ``count`` with planned runs of the
+    charge task, ``cron_count`` more left for the cron to plan."""
+    task, scope = bench.charge_task()
+    token = bench._token(at_stripe=True)
+    arrival_in = 3  # due: the task charges 7 days before arrival
+    charged = bench.add_bookings(
+        count, token=token, confirm=True, arrival_in=arrival_in, agent_id=scope.id
     )
-    p90 = sorted(seconds)[max(int(len(seconds) * 0.9) - 1, 0)]
-    print(
-        f"wall time per booking: median {statistics.median(seconds) * 1000:.1f} ms, "
-        f"p90 {p90 * 1000:.1f} ms (Stripe double included)"
+    task._autopilot_plan(bench.now)
+    runs = bench.env["clock.autopilot.run"].search(
+        [("task_id", "=", task.id), ("reservation_id", "in", charged.ids)],
+        order="id",
     )
-    for name, values in parts.items():
-        if values:
-            print(
-                f"  of which {name}: median "
-                f"{statistics.median(q for q, _s in values)} queries, "
-                f"{statistics.median(s for _q, s in values) * 1000:.1f} ms"
+    if len(runs) != count:
+        sys.exit(f"The charge task planned {len(runs)} runs for {count} bookings.")
+    bench.env.cr.commit()
+    # Created after the planning above: the cron pass plans them itself.
+    bench.add_bookings(
+        cron_count, token=token, confirm=True, arrival_in=arrival_in, agent_id=scope.id
+    )
+    bench.env.cr.commit()
+    return runs.ids
+
+
+# === REPORT === #
+
+# (label, {side: phases summed per booking}); None: the side has no such phase.
+STRIPE_PHASES = ("create", "send", "post_process", "commit")
+COMPARABLE = "comparable: Stripe call + processing + post-process"
+COMPARABLE_CREATE = "comparable: create + Stripe call + post-process"
+ROWS = (
+    ("total per booking / per charge", {AUTOPILOT: ("total",), "other": STRIPE_PHASES}),
+    ("  lock run + claim booking", {AUTOPILOT: ("lock",), "other": None}),
+    ("  still due? amount, card", {AUTOPILOT: ("prepare",), "other": None}),
+    ("  create transaction", {AUTOPILOT: ("create",), "other": ("create",)}),
+    ("  Stripe call + processing", {AUTOPILOT: ("send",), "other": ("send",)}),
+    ("  post-process", {AUTOPILOT: ("post_process",), "other": ("post_process",)}),
+    ("  run result (no success action set)", {AUTOPILOT: ("actions",), "other": None}),
+    ("  commit(s)", {AUTOPILOT: ("commit",), "other": ("commit",)}),
+    ("  other Autopilot work", {AUTOPILOT: ("rest",), "other": None}),
+    (
+        COMPARABLE,
+        {AUTOPILOT: ("send", "post_process"), "other": ("send", "post_process")},
+    ),
+    (
+        COMPARABLE_CREATE,
+        {
+            AUTOPILOT: ("create", "send", "post_process"),
+            "other": ("create", "send", "post_process"),
+        },
+    ),
+)
+AUTOPILOT_PARTS = ("lock", "prepare", "create", "send", "post_process", "actions")
+
+
+def value(meter, side, phases, key):
+    if side == AUTOPILOT and phases == ("rest",):
+        parts = meter.total((*AUTOPILOT_PARTS, "commit"))[key]
+        return meter.get("total")[key] - parts
+    return meter.total(phases)[key]
+
+
+def median(results, side, phases, key):
+    if phases is None:
+        return None
+    return statistics.median(value(meter, side, phases, key) for meter in results)
+
+
+def print_charge_table(charges):
+    ours, theirs = stripe_benchmark.OURS, stripe_benchmark.THEIRS
+    header = (
+        f"{'':<52} {'Autopilot':>9} {'clock_stripe':>12} {'payment_stripe':>14} "
+        f"{'ratio':>6}"
+    )
+    out = {}
+    for key, unit in (("queries", "SQL queries"), ("ms", "wall time, ms")):
+        print(f"\n{unit} per booking (median of {len(charges.results[AUTOPILOT])})")
+        print(header)
+        print("-" * len(header))
+        for label, phases in ROWS:
+            auto = median(charges.results[AUTOPILOT], AUTOPILOT, phases[AUTOPILOT], key)
+            cells = [auto] + [
+                median(charges.results[side], side, phases["other"], key)
+                for side in (ours, theirs)
+            ]
+            text = [
+                "-" if cell is None else f"{cell:.1f}" if key == "ms" else f"{cell:g}"
+                for cell in cells
+            ]
+            rate = ratio(cells[0], cells[2]) if cells[2] is not None else "-"
+            out[(label, key)] = rate
+            print(f"{label:<52} {text[0]:>9} {text[1]:>12} {text[2]:>14} {rate:>6}")
+
+    def whole(side, key):
+        return [
+            (meter.get("total") if side == AUTOPILOT else meter.total())[key]
+            for meter in charges.results[side]
+        ]
+
+    calls = {side: statistics.fmean(whole(side, "calls")) for side in SIDES}
+    stripe_ms = {side: statistics.median(whole(side, "stripe_ms")) for side in SIDES}
+    print(
+        "\nratio = Autopilot / payment_stripe (medians). Stripe requests per booking: "
+        + ", ".join(f"{side} {calls[side]:g}" for side in SIDES)
+        + "; time in them (median ms): "
+        + ", ".join(f"{side} {stripe_ms[side]:.1f}" for side in SIDES)
+        + " (clock_stripe and the Autopilot: real HTTP to localstripe; "
+        "payment_stripe: fake transport sleeping the same latency)."
+    )
+    return out
+
+
+def print_report(args, planning, charges, cron, cron_count):
+    import odoo
+
+    task_count, rows = planning
+    print(
+        f"\nPayment Autopilot benchmark, database {args.db}, Odoo "
+        f"{odoo.release.version}, {time.strftime('%Y-%m-%d')}"
+    )
+    print(f"\n1. Planning: {task_count} active tasks, one planning pass")
+    print(f"{'bookings':>10} {'planned runs':>13} {'queries':>8} {'seconds':>8}")
+    for total, planned, queries, figures, setup in rows:
+        print(
+            f"{total:>10} {planned:>13} {queries:>8} {figures['seconds']:>8.3f}"
+            f"   (bookings created and committed in {setup:.1f} s)"
+        )
+    counts = [row[2] for row in rows]
+    grew = counts[-1] > counts[0]
+    print(
+        f"Query count from {rows[0][0]} to {rows[-1][0]} bookings: "
+        f"{counts[0]} -> {counts[-1]} ({'GREW' if grew else 'does not grow'})."
+    )
+
+    print(
+        f"\n2. Charging: one 'charge the balance' task, {len(charges.run_ids)} "
+        f"bookings, the first {args.warmup} not counted; each booking is followed "
+        "(order alternating) by a clock_stripe and a payment_stripe token charge"
+    )
+    print(
+        "   Autopilot = clock.autopilot.run._autopilot_process in a fresh cursor: "
+        "locks, checks, amount, card,\n"
+        "     transaction create, commit, Stripe call, post-process (account.payment "
+        "+ folio line), the run's result\n"
+        "     (its log line; the task has no success action such as an e-mail), "
+        "commit.\n"
+        "   clock_stripe / payment_stripe = stripe_benchmark.py's token charge: "
+        "create, send, _post_process, one commit\n"
+        "     (account.payment; no booking, no folio)."
+    )
+    ratios = print_charge_table(charges)
+    print(
+        "\n   A total ratio above 1 is expected: the Autopilot does more (two "
+        "database transactions per booking,\n"
+        "   locks, still-due check, the run's log). The comparable part "
+        "is the Stripe call with its\n"
+        "   processing plus the post-processing, where the Autopilot still does "
+        "more: its transaction belongs to a\n"
+        "   booking and a folio, so the payment framework logs its messages on the "
+        "booking and the post-processing\n"
+        "   posts the payment to the folio, and it starts on records read afresh "
+        "after the first commit.\n"
+        f"   Comparable part: query ratio {ratios[(COMPARABLE, 'queries')]}, "
+        f"wall-time ratio {ratios[(COMPARABLE, 'ms')]}; with the transaction "
+        f"creation: {ratios[(COMPARABLE_CREATE, 'queries')]} and "
+        f"{ratios[(COMPARABLE_CREATE, 'ms')]}; whole run: "
+        f"{ratios[(ROWS[0][0], 'queries')]} and {ratios[(ROWS[0][0], 'ms')]}."
+    )
+
+    done = cron["done"]
+    print(
+        f"\n3. One cron pass (_cron_run_autopilot) over {cron_count} due bookings "
+        "(reconciliation, planning of the active task, queue, processing): "
+        f"{done} runs done, {cron['queries']} queries, {cron['ms'] / 1000:.2f} s "
+        f"({cron['calls']} Stripe requests, {cron['stripe_ms'] / 1000:.2f} s in "
+        f"them); per booking {cron['queries'] / max(done, 1):.1f} queries, "
+        f"{cron['ms'] / max(done, 1):.1f} ms."
+    )
+
+
+def main():
+    args = parse_args()
+    from odoo import SUPERUSER_ID, api
+
+    check_localstripe(args.localstripe)
+    try:
+        registry = open_registry(args, MODULES)
+        started = time.perf_counter()
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            bench = Bench(env, args)
+            cr.commit()
+            planning = measure_planning(bench, args)
+            run_ids = prepare_charges(
+                bench, args.charges + args.warmup, args.cron_bookings
             )
-    print(
-        "  the rest is the Autopilot's own work (lock, checks, amount, card, "
-        "transaction creation, run log, success actions)"
-    )
-    print(
-        "\nThe database was not changed (rolled back). Compare with Odoo's "
-        "payment_stripe token charge: not measured here yet."
-    )
+        charges = ChargeBench(args, registry, run_ids)
+        charges.run()
+        cron = charges.cron_pass(args.cron_bookings)
+        print_report(args, planning, charges, cron, args.cron_bookings)
+        print(f"\n(whole benchmark: {time.perf_counter() - started:.0f} s)")
+    finally:
+        if args.drop:
+            drop_database(args.db)
+    return 0
 
 
 if __name__ == "__main__":

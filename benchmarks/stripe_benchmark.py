@@ -69,6 +69,9 @@ settings in it, so use a throwaway database. Database options: ``--db_host``,
 (default: Odoo's own addons folders and this repository).
 """
 
+# A benchmark prints its figures, and commits like the requests it measures.
+# pylint: disable=print-used,invalid-commit
+
 import argparse
 import hashlib
 import hmac
@@ -76,18 +79,28 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
 import traceback
 import uuid
 from collections import Counter, defaultdict
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from types import SimpleNamespace
 from unittest.mock import patch
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from _common import (
+    REPO_ROOT,
+    Meter,
+    add_odoo_arguments,
+    check_localstripe,
+    complete_args,
+    drop_database,
+    median_mean,
+    open_registry,
+    ratio,
+)
+
 MODULES = ("clock_stripe_payment", "payment_stripe")
 AMOUNT = 100.0
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
@@ -123,114 +136,17 @@ def parse_args():
         "(prints figures, asserts nothing)."
     )
     parser.add_argument("--db", default="stripe_bench", help="database name")
-    parser.add_argument(
-        "--create",
-        action="store_true",
-        help="create the database and install clock_stripe_payment and "
-        "payment_stripe (--without-demo=all)",
-    )
-    parser.add_argument(
-        "--drop", action="store_true", help="drop the database at the end"
-    )
     parser.add_argument("--localstripe", default="http://127.0.0.1:8420")
     parser.add_argument("--iterations", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument(
         "--sql", action="store_true", help="always print the SQL breakdown"
     )
-    parser.add_argument("--addons-path", default=None)
-    parser.add_argument("--db_host", default=None)
-    parser.add_argument("--db_port", default=None)
-    parser.add_argument("--db_user", default=None)
-    parser.add_argument("--db_password", default=None)
-    parser.add_argument("--log-level", default="warn", help="Odoo's --log-level")
-    args = parser.parse_args()
-    if args.addons_path is None:
-        args.addons_path = default_addons_path()
-    return args
-
-
-def default_addons_path():
-    """Odoo's own addons folders, then this repository (as scripts/lib.sh does)."""
-    import odoo
-
-    odoo_dir = os.path.dirname(os.path.abspath(odoo.__file__))
-    paths = [
-        candidate
-        for candidate in (
-            os.path.join(odoo_dir, "addons"),
-            os.path.join(os.path.dirname(odoo_dir), "addons"),
-        )
-        if os.path.isfile(os.path.join(candidate, "web", "__manifest__.py"))
-    ]
-    return ",".join(paths + [REPO_ROOT])
-
-
-def odoo_options(args):
-    options = [f"--addons-path={args.addons_path}"]
-    for option in ("db_host", "db_port", "db_user", "db_password"):
-        if getattr(args, option):
-            options.append(f"--{option}={getattr(args, option)}")
-    return options
-
-
-def create_database(args):
-    """Install the two modules in a new database with Odoo's CLI."""
-    print(f"Creating database {args.db} ({', '.join(MODULES)}, without demo data)...")
-    command = [
-        sys.executable,
-        "-c",
-        'import sys; sys.argv[0] = "odoo"; import odoo.cli; sys.exit(odoo.cli.main())',
-        f"--database={args.db}",
-        f"--init={','.join(MODULES)}",
-        "--without-demo=all",
-        "--stop-after-init",
-        "--max-cron-threads=0",
-        "--log-level=warn",
-        *odoo_options(args),
-    ]
-    result = subprocess.run(
-        command,
-        env=dict(os.environ, TZ="UTC"),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode:
-        sys.stderr.write(result.stdout[-5000:] + result.stderr[-5000:])
-        sys.exit(f"Installing the modules in {args.db} failed.")
-
-
-def drop_database(db):
-    import odoo
-
-    odoo.modules.registry.Registry.delete(db)
-    odoo.sql_db.close_db(db)
-    odoo.service.db.exp_drop(db)
-    print(f"Dropped database {db}.")
-
-
-def check_localstripe(url):
-    import requests
-
-    try:
-        requests.get(
-            f"{url}/v1/customers", auth=("sk_test_bench", ""), timeout=10
-        ).raise_for_status()
-    except requests.RequestException as exc:
-        sys.exit(
-            f"localstripe does not answer at {url} ({exc}). Start it with "
-            "`localstripe --port 8420 --from-scratch &` or pass --localstripe."
-        )
+    add_odoo_arguments(parser)
+    return complete_args(parser.parse_args())
 
 
 # === MEASURING === #
-
-
-def sql_count():
-    import odoo.sql_db
-
-    return odoo.sql_db.sql_counter
 
 
 class StripeLog:
@@ -258,39 +174,6 @@ class StripeLog:
             return self.latest[kind]
         measured = [seconds for side, _kind, seconds in self.calls if side == OURS]
         return statistics.median(measured) if measured else 0.0
-
-
-class Meter:
-    """Queries, wall time and Stripe requests of the phases of one run."""
-
-    def __init__(self, stripe_log, trace=None):
-        self.stripe_log = stripe_log
-        self.trace = trace
-        self.phases = {}
-
-    @contextmanager
-    def phase(self, name):
-        calls = len(self.stripe_log.calls)
-        tracing = self.trace.active() if self.trace is not None else nullcontext()
-        with tracing:
-            queries = sql_count()
-            start = time.perf_counter()
-            yield
-            seconds = time.perf_counter() - start
-            queries = sql_count() - queries
-        new_calls = self.stripe_log.calls[calls:]
-        self.phases[name] = {
-            "queries": queries,
-            "ms": seconds * 1000.0,
-            "calls": len(new_calls),
-            "stripe_ms": sum(c[2] for c in new_calls) * 1000.0,
-        }
-
-    def total(self):
-        return {
-            key: sum(phase[key] for phase in self.phases.values())
-            for key in ("queries", "ms", "calls", "stripe_ms")
-        }
 
 
 class SqlTrace:
@@ -870,8 +753,16 @@ class Benchmark:
                 if record:
                     self.results[(operation, side)].append(meter)
 
+    @contextmanager
+    def transports(self):
+        """clock_stripe's SDK requests timed, payment_stripe's network faked."""
+        with ExitStack() as stack:
+            stack.enter_context(patch_clock_stripe_transport(self.stripe_log))
+            stack.enter_context(self.fake_api.patch())
+            yield
+
     def run(self):
-        with patch_clock_stripe_transport(self.stripe_log), self.fake_api.patch():
+        with self.transports():
             self.setup()
             self.open_http()
             try:
@@ -901,15 +792,12 @@ ROWS = (
 
 
 def figures(meters, phase, key):
-    values = [
-        (meter.total() if phase is None else meter.phases[phase])[key]
-        for meter in meters
-    ]
-    return statistics.median(values), statistics.fmean(values)
-
-
-def ratio(ours, theirs):
-    return f"{ours / theirs:.2f}" if theirs else "-"
+    return median_mean(
+        [
+            (meter.total() if phase is None else meter.get(phase))[key]
+            for meter in meters
+        ]
+    )
 
 
 def print_table(bench):
@@ -1002,31 +890,10 @@ def print_sql(bench, ratios, force):
 def main():
     args = parse_args()
     import odoo
-    from odoo.tools import config
 
     check_localstripe(args.localstripe)
-    if args.create:
-        create_database(args)
-    config.parse_config(
-        [
-            f"--database={args.db}",
-            f"--log-level={args.log_level}",
-            "--log-handler=stripe:WARNING",
-            *odoo_options(args),
-        ]
-    )
-    if not args.create and not odoo.service.db.exp_db_exist(args.db):
-        sys.exit(f"There is no database {args.db} (use --create).")
     try:
-        registry = odoo.modules.registry.Registry(args.db)
-        with registry.cursor() as cr:
-            cr.execute(
-                "SELECT name FROM ir_module_module WHERE state = 'installed' "
-                "AND name IN %s",
-                [MODULES],
-            )
-            if len(cr.fetchall()) != len(MODULES):
-                sys.exit(f"{args.db} lacks {' or '.join(MODULES)} (use --create).")
+        registry = open_registry(args, MODULES)
         bench = Benchmark(args, registry)
         started = time.perf_counter()
         bench.run()
