@@ -559,25 +559,13 @@ class PaymentTransaction(models.Model):
     def _clock_stripe_charge_card(self, payment_method):
         """Charge or hold the transaction amount on a checked card (on-session)."""
         self.ensure_one()
-        self._clock_stripe_check_amount()
-        client = self._clock_stripe_client()
-        try:
-            payment_intent = client.create_payment_intent(
-                amount=self._clock_stripe_minor(),
-                currency=self._clock_stripe_settlement_code(),
-                customer_id=self._clock_stripe_get_customer(),
-                payment_method_id=payment_method["id"],
-                reference=self.reference,
-                idempotency_key=self._clock_stripe_idempotency_key(
-                    const.OPERATION_PAYMENT
-                ),
-                capture_manually=self.clock_stripe_capture_manually,
-                off_session=False,
-                description=self.reference,
-            )
-        except ClockStripeError as error:
-            if error.kind not in CARD_ERROR_KINDS:
-                raise
+        payment_intent, error = self._clock_stripe_create_browser_intent(
+            payment_method,
+            const.OPERATION_PAYMENT,
+            self.clock_stripe_capture_manually,
+            description=self.reference,
+        )
+        if error:
             self._clock_stripe_apply_card_error(error)
             self._clock_stripe_release_unkept_card()
             return self._clock_stripe_browser_answer()
@@ -590,31 +578,49 @@ class PaymentTransaction(models.Model):
             self._clock_stripe_tokenize(payment_method)
             self._set_done(state_message=_("The card was saved."))
             return self._clock_stripe_browser_answer()
+        payment_intent, error = self._clock_stripe_create_browser_intent(
+            payment_method,
+            const.OPERATION_VALIDATION_HOLD,
+            True,
+            purpose=const.PURPOSE_VALIDATION_HOLD,
+            description=_("Card check %s", self.reference),
+        )
+        if error:
+            self._clock_stripe_client().detach_payment_method(payment_method["id"])
+            self._set_error(str(error))
+            return self._clock_stripe_browser_answer()
+        self.clock_stripe_validation_intent_ref = payment_intent["id"]
+        return self._clock_stripe_finish_validation_hold(payment_intent, payment_method)
+
+    def _clock_stripe_create_browser_intent(
+        self, payment_method, operation, capture_manually, **kwargs
+    ):
+        """Create the on-session PaymentIntent of a checked card.
+
+        :param str operation: the idempotency operation (``const.OPERATION_*``)
+        :param bool capture_manually: whether the amount is only held
+        :return: ``(payment_intent, None)``, or ``(None, error)`` when the card
+            is refused; any other Stripe error is raised
+        """
+        self.ensure_one()
         self._clock_stripe_check_amount()
-        client = self._clock_stripe_client()
         try:
-            payment_intent = client.create_payment_intent(
+            payment_intent = self._clock_stripe_client().create_payment_intent(
                 amount=self._clock_stripe_minor(),
                 currency=self._clock_stripe_settlement_code(),
                 customer_id=self._clock_stripe_get_customer(),
                 payment_method_id=payment_method["id"],
                 reference=self.reference,
-                idempotency_key=self._clock_stripe_idempotency_key(
-                    const.OPERATION_VALIDATION_HOLD
-                ),
-                capture_manually=True,
+                idempotency_key=self._clock_stripe_idempotency_key(operation),
+                capture_manually=capture_manually,
                 off_session=False,
-                purpose=const.PURPOSE_VALIDATION_HOLD,
-                description=_("Card check %s", self.reference),
+                **kwargs,
             )
         except ClockStripeError as error:
             if error.kind not in CARD_ERROR_KINDS:
                 raise
-            client.detach_payment_method(payment_method["id"])
-            self._set_error(str(error))
-            return self._clock_stripe_browser_answer()
-        self.clock_stripe_validation_intent_ref = payment_intent["id"]
-        return self._clock_stripe_finish_validation_hold(payment_intent, payment_method)
+            return None, error
+        return payment_intent, None
 
     def _clock_stripe_finish_validation_hold(self, payment_intent, payment_method):
         """Release the card-check hold at once and keep the card if it was held."""

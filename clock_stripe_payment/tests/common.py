@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 import requests
 import stripe
 
+from odoo import SUPERUSER_ID, api
 from odoo.fields import Command
 
 from odoo.addons.payment.tests.common import PaymentCommon
@@ -65,6 +66,48 @@ def check_localstripe():
 
 def flush_localstripe():
     requests.delete(f"{LOCALSTRIPE_URL}/_config/data", timeout=10).raise_for_status()
+
+
+class CommittedWorldMixin:
+    """For a ``TransactionCase`` whose data is created and committed in cursors of
+    their own (the workers or threads of the test cannot see the test's
+    uncommitted transaction), and deleted at the end.
+
+    The test class implements ``_create_committed_world()`` (returning the ids
+    kept in ``self.ids``) and ``_delete_committed_world()``.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.ids = self._create_committed_world()
+        self.addCleanup(self._delete_committed_world)
+
+    def _env(self, cr):
+        # The registry is given: a worker thread must not look it up, the test
+        # runner holds the registries' lock.
+        if cr.transaction is None:
+            cr.transaction = api.Transaction(self.registry)
+        return api.Environment(cr, SUPERUSER_ID, {})
+
+    def _create_committed_provider(self, env, name, **values):
+        """A test-mode localstripe provider of card payments."""
+        card = env.ref("payment.payment_method_card")
+        return (
+            env["payment.provider"]
+            .with_context(clock_stripe_skip_credential_check=True)
+            .create(
+                {
+                    "name": name,
+                    "code": "clock_stripe",
+                    "state": "test",
+                    "clock_stripe_secret_key": SECRET_KEY,
+                    "clock_stripe_publishable_key": "pk_test_concurrency",
+                    "clock_stripe_api_base": LOCALSTRIPE_URL,
+                    "payment_method_ids": [Command.set(card.ids)],
+                    **values,
+                }
+            )
+        )
 
 
 class ClockStripeMixin:

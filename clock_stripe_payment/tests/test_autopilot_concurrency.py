@@ -10,57 +10,37 @@ import time
 from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import SUPERUSER_ID, Command, api, fields
+from odoo import Command, fields
 from odoo.tests import TransactionCase, tagged
 
 from ..stripe_api import ClockStripeClient
 from .autopilot_common import CATCH_UP_ALL
-from .common import LOCALSTRIPE_URL, SECRET_KEY, check_localstripe
+from .common import (
+    LOCALSTRIPE_URL,
+    SECRET_KEY,
+    CommittedWorldMixin,
+    check_localstripe,
+)
 
 
 @tagged("post_install", "-at_install")
-class TestAutopilotConcurrency(TransactionCase):
+class TestAutopilotConcurrency(CommittedWorldMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         check_localstripe()
 
-    def setUp(self):
-        super().setUp()
-        self.ids = self._create_committed_world()
-        self.addCleanup(self._delete_committed_world)
-
     # ------------------------------------------------------------------
     # The committed world
     # ------------------------------------------------------------------
-
-    def _env(self, cr):
-        # The registry is given: a worker thread must not look it up, the test
-        # runner holds the registries' lock.
-        if cr.transaction is None:
-            cr.transaction = api.Transaction(self.registry)
-        return api.Environment(cr, SUPERUSER_ID, {})
 
     def _create_committed_world(self):
         with self.registry.cursor() as cr:
             env = self._env(cr)
             company = env.ref("base.main_company")
             card = env.ref("payment.payment_method_card")
-            provider = (
-                env["payment.provider"]
-                .with_context(clock_stripe_skip_credential_check=True)
-                .create(
-                    {
-                        "name": "Stripe (hotel) concurrency test",
-                        "code": "clock_stripe",
-                        "company_id": company.id,
-                        "state": "test",
-                        "clock_stripe_secret_key": SECRET_KEY,
-                        "clock_stripe_publishable_key": "pk_test_concurrency",
-                        "clock_stripe_api_base": LOCALSTRIPE_URL,
-                        "payment_method_ids": [Command.set(card.ids)],
-                    }
-                )
+            provider = self._create_committed_provider(
+                env, "Stripe (hotel) concurrency test", company_id=company.id
             )
             agent = env["res.partner"].create({"name": "Concurrency Agent"})
             guest = env["res.partner"].create(

@@ -8,12 +8,11 @@ from unittest.mock import patch
 
 from psycopg2.errors import SerializationFailure
 
-from odoo import SUPERUSER_ID, Command, api
 from odoo.tests import JsonRpcException, TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from ..stripe_api import ClockStripeClient, ClockStripeError
-from .common import LOCALSTRIPE_URL, SECRET_KEY, ClockStripeHttpCommon
+from .common import ClockStripeHttpCommon, CommittedWorldMixin
 
 MUTE = (
     "odoo.addons.clock_stripe_payment.controllers.main",
@@ -378,7 +377,7 @@ class TestConfirmRoute(ClockStripeHttpCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestWebhookConcurrency(TransactionCase):
+class TestWebhookConcurrency(CommittedWorldMixin, TransactionCase):
     """Two deliveries of the same event at once, each in a cursor of its own with
     real commits (as two HTTP workers): the event is applied once.
 
@@ -386,36 +385,12 @@ class TestWebhookConcurrency(TransactionCase):
     test's uncommitted transaction), and deleted at the end.
     """
 
-    def setUp(self):
-        super().setUp()
-        self.ids = self._create_committed_world()
-        self.addCleanup(self._delete_committed_world)
-
-    def _env(self, cr):
-        # The registry is given: a worker thread must not look it up, the test
-        # runner holds the registries' lock.
-        if cr.transaction is None:
-            cr.transaction = api.Transaction(self.registry)
-        return api.Environment(cr, SUPERUSER_ID, {})
-
     def _create_committed_world(self):
         with self.registry.cursor() as cr:
             env = self._env(cr)
             card = env.ref("payment.payment_method_card")
-            provider = (
-                env["payment.provider"]
-                .with_context(clock_stripe_skip_credential_check=True)
-                .create(
-                    {
-                        "name": "Stripe (hotel) webhook concurrency test",
-                        "code": "clock_stripe",
-                        "state": "test",
-                        "clock_stripe_secret_key": SECRET_KEY,
-                        "clock_stripe_publishable_key": "pk_test_concurrency",
-                        "clock_stripe_api_base": LOCALSTRIPE_URL,
-                        "payment_method_ids": [Command.set(card.ids)],
-                    }
-                )
+            provider = self._create_committed_provider(
+                env, "Stripe (hotel) webhook concurrency test"
             )
             partner = env["res.partner"].create({"name": "Concurrent Webhook Guest"})
             tx = env["payment.transaction"].create(

@@ -1,3 +1,4 @@
+from . import clock_transaction_wizard
 from . import clock_card_link_wizard
 from . import clock_charge_wizard
 from . import clock_capture_wizard

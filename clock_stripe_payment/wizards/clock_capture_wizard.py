@@ -5,29 +5,15 @@ from odoo.tools import format_amount
 
 class ClockCaptureWizard(models.TransientModel):
     _name = "clock.capture.wizard"
+    _inherit = "clock.transaction.wizard.mixin"
     _description = "Capture or release a hold"
 
-    reservation_id = fields.Many2one("clock.reservation", required=True, readonly=True)
-    folio_id = fields.Many2one("clock.folio", readonly=True)
     mode = fields.Selection(
         [("capture", "Capture"), ("release", "Release")],
         required=True,
         default="capture",
     )
-    allowed_transaction_ids = fields.Many2many(
-        "payment.transaction", compute="_compute_allowed_transaction_ids"
-    )
-    transaction_id = fields.Many2one(
-        "payment.transaction",
-        string="Hold",
-        domain="[('id', 'in', allowed_transaction_ids)]",
-        compute="_compute_transaction_id",
-        store=True,
-        readonly=False,
-        precompute=True,
-    )
-    card_label = fields.Char(string="Card", compute="_compute_hold_values")
-    currency_id = fields.Many2one("res.currency", compute="_compute_hold_values")
+    transaction_id = fields.Many2one(string="Hold")
     amount_held = fields.Monetary(string="Held", compute="_compute_hold_values")
     hold_expiry = fields.Datetime(string="Expires", compute="_compute_hold_values")
     amount = fields.Monetary(
@@ -39,33 +25,21 @@ class ClockCaptureWizard(models.TransientModel):
         help="Capturing less than the hold releases the rest.",
     )
 
-    @api.depends("reservation_id", "folio_id")
-    def _compute_allowed_transaction_ids(self):
-        for wizard in self:
-            holds = wizard.reservation_id.sudo().transaction_ids
-            holds = holds._clock_filter_active_holds()
-            if wizard.folio_id:
-                holds = holds.filtered(
-                    lambda tx, f=wizard.folio_id: not tx.clock_folio_ids
-                    or f in tx.clock_folio_ids
-                )
-            wizard.allowed_transaction_ids = holds
-
-    @api.depends("allowed_transaction_ids")
-    def _compute_transaction_id(self):
-        for wizard in self:
-            if (
-                wizard.transaction_id._origin
-                not in wizard.allowed_transaction_ids._origin
-            ):
-                wizard.transaction_id = wizard.allowed_transaction_ids[:1]._origin
+    def _clock_get_allowed_transactions(self):
+        self.ensure_one()
+        holds = self.reservation_id.sudo().transaction_ids
+        holds = holds._clock_filter_active_holds()
+        if self.folio_id:
+            holds = holds.filtered(
+                lambda tx, f=self.folio_id: not tx.clock_folio_ids
+                or f in tx.clock_folio_ids
+            )
+        return holds
 
     @api.depends("transaction_id")
     def _compute_hold_values(self):
         for wizard in self:
             tx = wizard.transaction_id.sudo()
-            wizard.card_label = tx.token_id._clock_get_masked_label() if tx else False
-            wizard.currency_id = tx.currency_id or wizard.reservation_id.currency_id
             wizard.amount_held = tx._clock_get_remaining_hold() if tx else 0.0
             wizard.hold_expiry = tx.clock_stripe_hold_expires_at if tx else False
 

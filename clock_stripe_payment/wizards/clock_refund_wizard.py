@@ -5,24 +5,10 @@ from odoo.tools import format_amount
 
 class ClockRefundWizard(models.TransientModel):
     _name = "clock.refund.wizard"
+    _inherit = "clock.transaction.wizard.mixin"
     _description = "Refund a card payment"
 
-    reservation_id = fields.Many2one("clock.reservation", required=True, readonly=True)
-    folio_id = fields.Many2one("clock.folio", readonly=True)
-    allowed_transaction_ids = fields.Many2many(
-        "payment.transaction", compute="_compute_allowed_transaction_ids"
-    )
-    transaction_id = fields.Many2one(
-        "payment.transaction",
-        string="Payment",
-        domain="[('id', 'in', allowed_transaction_ids)]",
-        compute="_compute_transaction_id",
-        store=True,
-        readonly=False,
-        precompute=True,
-    )
-    card_label = fields.Char(string="Card", compute="_compute_payment_values")
-    currency_id = fields.Many2one("res.currency", compute="_compute_payment_values")
+    transaction_id = fields.Many2one(string="Payment")
     amount_paid = fields.Monetary(string="Paid", compute="_compute_payment_values")
     amount_refundable = fields.Monetary(
         string="Refundable", compute="_compute_payment_values"
@@ -35,37 +21,30 @@ class ClockRefundWizard(models.TransientModel):
         precompute=True,
     )
 
-    @api.depends("reservation_id", "folio_id")
-    def _compute_allowed_transaction_ids(self):
-        for wizard in self:
-            payments = wizard.reservation_id.sudo().transaction_ids
-            payments = payments._clock_filter_payments().filtered(
-                lambda tx: tx.currency_id.compare_amounts(
-                    tx._clock_get_refundable_amount(), 0.0
-                )
-                > 0
+    def _clock_get_allowed_transactions(self):
+        self.ensure_one()
+        payments = self.reservation_id.sudo().transaction_ids
+        payments = payments._clock_filter_payments().filtered(
+            lambda tx: tx.currency_id.compare_amounts(
+                tx._clock_get_refundable_amount(), 0.0
             )
-            if wizard.folio_id:
-                payments = payments.filtered(
-                    lambda tx, f=wizard.folio_id: f in tx._clock_get_folio()
-                )
-            wizard.allowed_transaction_ids = payments
+            > 0
+        )
+        if self.folio_id:
+            payments = payments.filtered(
+                lambda tx, f=self.folio_id: f in tx._clock_get_folio()
+            )
+        return payments
 
-    @api.depends("allowed_transaction_ids")
-    def _compute_transaction_id(self):
-        for wizard in self:
-            if (
-                wizard.transaction_id._origin
-                not in wizard.allowed_transaction_ids._origin
-            ):
-                wizard.transaction_id = wizard.allowed_transaction_ids[-1:]._origin
+    def _clock_get_default_transaction(self):
+        # the latest payment
+        self.ensure_one()
+        return self.allowed_transaction_ids[-1:]._origin
 
     @api.depends("transaction_id")
     def _compute_payment_values(self):
         for wizard in self:
             tx = wizard.transaction_id.sudo()
-            wizard.card_label = tx.token_id._clock_get_masked_label() if tx else False
-            wizard.currency_id = tx.currency_id or wizard.reservation_id.currency_id
             wizard.amount_paid = tx.amount if tx else 0.0
             wizard.amount_refundable = tx._clock_get_refundable_amount() if tx else 0.0
 
