@@ -614,11 +614,12 @@ class ClockAutopilotRun(models.Model):
 
     def _autopilot_post_note(self, prefix):
         task = self.task_id
+        note = task[f"{prefix}_note"]
         self.reservation_id.message_post(
             body=_(
                 "Autopilot task %(task)s: %(note)s\n%(result)s",
                 task=task.name,
-                note=task[f"{prefix}_note"],
+                note=note,
                 result=self.message or "",
             ),
             subtype_xmlid="mail.mt_note",

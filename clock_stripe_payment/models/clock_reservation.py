@@ -845,12 +845,15 @@ class ClockReservation(models.Model):
                 }
             )
         )
+        card_label = token._clock_get_masked_label()
         self.sudo().message_post(
             body=_(
-                "Card %(card)s saved for the booking%(ref)s.",
-                card=token._clock_get_masked_label(),
-                ref=f" ({tx.reference})" if tx else "",
+                "Card %(card)s saved for the booking (%(reference)s).",
+                card=card_label,
+                reference=tx.reference,
             )
+            if tx
+            else _("Card %(card)s saved for the booking.", card=card_label)
         )
         return card
 
