@@ -53,6 +53,29 @@ class TestAutopilotStripe(AutopilotStripeCommon):
         else:
             self.fail("the worker did not crash")
 
+    def _week_before_arrival_task(self, operation="charge", **vals):
+        """A task that takes the balance a week (168 hours) before arrival."""
+        return self._create_task(
+            mode="before_arrival",
+            offset_hours=168,
+            operation=operation,
+            amount_basis="balance",
+            **vals,
+        )
+
+    def _crash_in(self, task, booking, step):
+        """Plan ``task``, commit the run of ``booking`` and process it until the
+        run's method ``step`` crashes; return the run."""
+        with (
+            self._commits_as_savepoints(),
+            patch.object(type(self.Run), step, side_effect=Crash),
+        ):
+            task._autopilot_plan(self.now)
+            run = self._run_of(task, booking)
+            run._autopilot_commit()
+            self._process_until_crash(run)
+        return run
+
     def _payment_lines(self, booking):
         return booking.folio_ids.line_ids.filtered(lambda line: line.kind == "payment")
 
@@ -68,11 +91,7 @@ class TestAutopilotStripe(AutopilotStripeCommon):
     def test_charge_the_balance_a_week_before_arrival(self):
         booking = self._stay(arrival_in=5)
         token = self._add_card(booking)
-        task = self._create_task(
-            mode="before_arrival",
-            offset_hours=168,
-            operation="charge",
-            amount_basis="balance",
+        task = self._week_before_arrival_task(
             card_choice="guest",
             success_mark_guaranteed=True,
             success_note="Balance charged by the Autopilot.",
@@ -223,11 +242,7 @@ class TestAutopilotStripe(AutopilotStripeCommon):
     def test_declined_card_is_retried_then_the_failure_actions_run(self):
         booking = self._stay(arrival_in=3)
         self._add_card(booking, number=CARD_DECLINED_AT_CHARGE)
-        task = self._create_task(
-            mode="before_arrival",
-            offset_hours=168,
-            operation="charge",
-            amount_basis="balance",
+        task = self._week_before_arrival_task(
             failure_retries=1,
             failure_retry_delay_hours=24,
             failure_template_id=self.env.ref(
@@ -284,13 +299,7 @@ class TestAutopilotStripe(AutopilotStripeCommon):
     def test_authentication_required_emails_the_link_instead_of_retrying(self):
         booking = self._stay(arrival_in=3)
         self._add_card(booking, number=CARD_3DS)
-        task = self._create_task(
-            mode="before_arrival",
-            offset_hours=168,
-            operation="charge",
-            amount_basis="balance",
-            failure_retries=3,
-        )
+        task = self._week_before_arrival_task(failure_retries=3)
         self._run_cron()
         run = self._run_of(task, booking)
         self.assertEqual(run.state, "failed")
@@ -321,12 +330,7 @@ class TestAutopilotStripe(AutopilotStripeCommon):
         ]
         not_yet = self._stay(arrival_in=30)
         self._add_card(not_yet)
-        task = self._create_task(
-            mode="before_arrival",
-            offset_hours=168,
-            operation="charge",
-            amount_basis="balance",
-        )
+        task = self._week_before_arrival_task()
         action = task.action_preview()
         preview = self.env["clock.autopilot.preview"].browse(action["res_id"])
         self.assertEqual(
@@ -357,12 +361,7 @@ class TestAutopilotStripe(AutopilotStripeCommon):
     def test_cron_run_twice_charges_once(self):
         booking = self._stay(arrival_in=2)
         self._add_card(booking)
-        task = self._create_task(
-            mode="before_arrival",
-            offset_hours=168,
-            operation="charge",
-            amount_basis="balance",
-        )
+        task = self._week_before_arrival_task()
         self._run_cron()
         self._run_cron()
         self._run_cron(self.now + timedelta(days=1))
@@ -378,21 +377,8 @@ class TestAutopilotStripe(AutopilotStripeCommon):
     def test_crash_after_stripe_answer_is_reconciled_not_charged_again(self):
         booking = self._stay(arrival_in=2)
         self._add_card(booking)
-        task = self._create_task(
-            mode="before_arrival",
-            offset_hours=168,
-            operation="charge",
-            amount_basis="balance",
-        )
-        Run = type(self.Run)
-        with (
-            self._commits_as_savepoints(),
-            patch.object(Run, "_autopilot_conclude", side_effect=Crash),
-        ):
-            task._autopilot_plan(self.now)
-            run = self._run_of(task, booking)
-            run._autopilot_commit()
-            self._process_until_crash(run)
+        task = self._week_before_arrival_task()
+        self._crash_in(task, booking, "_autopilot_conclude")
         # The run and its transaction were committed before Stripe was called;
         # Stripe's success was lost with the crash.
         run = self._run_of(task, booking)
@@ -421,21 +407,8 @@ class TestAutopilotStripe(AutopilotStripeCommon):
     def test_crash_before_stripe_call_sends_it_once_on_reconciliation(self):
         booking = self._stay(arrival_in=2)
         self._add_card(booking)
-        task = self._create_task(
-            mode="before_arrival",
-            offset_hours=168,
-            operation="charge",
-            amount_basis="balance",
-        )
-        Run = type(self.Run)
-        with (
-            self._commits_as_savepoints(),
-            patch.object(Run, "_autopilot_send", side_effect=Crash),
-        ):
-            task._autopilot_plan(self.now)
-            run = self._run_of(task, booking)
-            run._autopilot_commit()
-            self._process_until_crash(run)
+        task = self._week_before_arrival_task()
+        run = self._crash_in(task, booking, "_autopilot_send")
         tx = run.transaction_id
         self.assertEqual((run.state, tx.state), ("running", "draft"))
         self.assertFalse(self._intents_of(tx), "Stripe never saw it")
@@ -446,13 +419,7 @@ class TestAutopilotStripe(AutopilotStripeCommon):
     def test_timeout_leaves_the_outcome_unknown_until_stripe_is_asked(self):
         booking = self._stay(arrival_in=2, nights=1)
         self._add_card(booking)
-        task = self._create_task(
-            mode="before_arrival",
-            offset_hours=168,
-            operation="hold",
-            amount_basis="balance",
-            failure_retries=2,
-        )
+        task = self._week_before_arrival_task(operation="hold", failure_retries=2)
         create = ClockStripeClient.create_payment_intent
 
         def charged_then_timed_out(client, **kwargs):

@@ -1,6 +1,12 @@
 /** @odoo-module */
 
 import {registry} from "@web/core/registry";
+import {
+    CARD_INPUT,
+    fillCard as fillCardSteps,
+    SUBMIT_BUTTON,
+    submit,
+} from "@clock_stripe_payment/../tests/tours/tour_utils";
 
 /*
  * Hotel card tours on localstripe's Stripe.js mock: book a room whose guarantee policy takes a
@@ -8,56 +14,14 @@ import {registry} from "@web/core/registry";
  * Python test creates the "Card Double" room type, sets its policy and opens /book with the dates.
  */
 
-const CARD_RADIO =
-    'input[name="o_payment_radio"][data-provider-code="clock_stripe"]' +
-    '[data-payment-method-code="card"]';
-const CARD_INPUT = '[name="o_clock_stripe_card_element"] input';
-const SUBMIT_BUTTON = 'button[name="o_payment_submit_button"]';
-
 /**
- * Steps that pick the card method and type a card into the mock's Card Element.
+ * Steps that pick the card method, type a card into the mock's Card Element and submit it.
  *
  * @param {String} number - The card number.
  * @returns {Object[]} The tour steps.
  */
 function fillCard(number) {
-    return [
-        {
-            content: "Select the card method",
-            trigger: CARD_RADIO,
-            run: "click",
-        },
-        {
-            content: "Type the card number",
-            trigger: `${CARD_INPUT}[placeholder="number"]`,
-            run: `edit ${number}`,
-        },
-        {
-            content: "Type the expiry month",
-            trigger: `${CARD_INPUT}[placeholder="exp_month"]`,
-            run: "edit 12",
-        },
-        {
-            content: "Type the expiry year",
-            trigger: `${CARD_INPUT}[placeholder="exp_year"]`,
-            run: "edit 34",
-        },
-        {
-            content: "Type the CVC",
-            trigger: `${CARD_INPUT}[placeholder="cvc"]`,
-            run: "edit 123",
-        },
-        {
-            content: "Type the postal code",
-            trigger: `${CARD_INPUT}[placeholder="postal_code"]`,
-            run: "edit 12345",
-        },
-        {
-            content: "Submit the card",
-            trigger: `${SUBMIT_BUTTON}:enabled`,
-            run: "click",
-        },
-    ];
+    return [...fillCardSteps(number), ...submit()];
 }
 
 /**

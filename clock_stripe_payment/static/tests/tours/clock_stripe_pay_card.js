@@ -1,78 +1,12 @@
 /** @odoo-module */
 
 import { registry } from "@web/core/registry";
+import { fillCard, SUBMIT_BUTTON, submit } from "@clock_stripe_payment/../tests/tours/tour_utils";
 
 /*
- * Tours of the "Stripe (hotel)" card form, run on localstripe's Stripe.js mock: its Card Element
- * is five plain inputs (number, exp_month, exp_year, cvc, postal_code) and its 3-D Secure page is
- * a modal with "Complete authentication" and "Fail authentication" buttons.
+ * Tours of the "Stripe (hotel)" card form, run on localstripe's Stripe.js mock (see tour_utils.js);
+ * its 3-D Secure page is a modal with "Complete authentication" and "Fail authentication" buttons.
  */
-
-const CARD_RADIO =
-    'input[name="o_payment_radio"][data-provider-code="clock_stripe"]' +
-    '[data-payment-method-code="card"]';
-const CARD_INPUT = '[name="o_clock_stripe_card_element"] input';
-const SUBMIT_BUTTON = 'button[name="o_payment_submit_button"]';
-
-/**
- * Steps that pick the card method and type a card into the mock's Card Element.
- *
- * @param {string} number - The card number.
- * @return {object[]} The tour steps.
- */
-function fillCard(number) {
-    return [
-        {
-            content: "Select the card method of Stripe (hotel)",
-            trigger: CARD_RADIO,
-            run: "click",
-        },
-        {
-            content: "The card form is mounted",
-            trigger: `${CARD_INPUT}[placeholder="number"]`,
-        },
-        {
-            content: "Type the card number",
-            trigger: `${CARD_INPUT}[placeholder="number"]`,
-            run: `edit ${number}`,
-        },
-        {
-            content: "Type the expiry month",
-            trigger: `${CARD_INPUT}[placeholder="exp_month"]`,
-            run: "edit 12",
-        },
-        {
-            content: "Type the expiry year",
-            trigger: `${CARD_INPUT}[placeholder="exp_year"]`,
-            run: "edit 34",
-        },
-        {
-            content: "Type the CVC",
-            trigger: `${CARD_INPUT}[placeholder="cvc"]`,
-            run: "edit 123",
-        },
-        {
-            content: "Type the postal code",
-            trigger: `${CARD_INPUT}[placeholder="postal_code"]`,
-            run: "edit 12345",
-        },
-    ];
-}
-
-/**
- * Steps that submit the payment form.
- *
- * @return {object[]} The tour steps.
- */
-function submit() {
-    return [
-        {
-            content: "Submit the payment form",
-            trigger: `${SUBMIT_BUTTON}:enabled`,
-            run: "click",
-        },
-    ];
-}
 
 /**
  * Step that completes the mock's 3-D Secure page.
