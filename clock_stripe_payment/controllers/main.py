@@ -53,8 +53,8 @@ class ClockStripeController(http.Controller):
     WEBHOOK_TOLERANCE = 300  # seconds
 
     @staticmethod
-    def _get_tx_sudo(reference, access_token):
-        tx_sudo = (
+    def _find_tx_sudo(reference):
+        return (
             request.env["payment.transaction"]
             .sudo()
             .search(
@@ -65,6 +65,9 @@ class ClockStripeController(http.Controller):
                 limit=1,
             )
         )
+
+    def _get_tx_sudo(self, reference, access_token):
+        tx_sudo = self._find_tx_sudo(reference)
         if not tx_sudo:
             raise NotFound()
         if not tx_sudo._clock_stripe_check_access_token(access_token):
@@ -115,17 +118,7 @@ class ClockStripeController(http.Controller):
         The return addresses carry the transaction's access token, so that nobody
         else can cancel a guest's Checkout session by guessing its reference.
         """
-        tx_sudo = (
-            request.env["payment.transaction"]
-            .sudo()
-            .search(
-                [
-                    ("reference", "=", reference or ""),
-                    ("provider_code", "=", const.PROVIDER_CODE),
-                ],
-                limit=1,
-            )
-        )
+        tx_sudo = self._find_tx_sudo(reference)
         if tx_sudo and tx_sudo._clock_stripe_check_access_token(access_token):
             tx_sudo._clock_stripe_process_checkout_return(canceled=bool(canceled))
         return request.redirect("/payment/status")
