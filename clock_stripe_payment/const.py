@@ -13,9 +13,9 @@ PROVIDER_CODE = "clock_stripe"
 # See https://docs.stripe.com/api/versioning and https://docs.stripe.com/upgrades.
 API_VERSION = "2026-10-28.endive"
 
-# Stripe's own API host. Any other API base URL is a Stripe double (localstripe).
+# Stripe's own API base; a setting of the provider, so that tests and demos can use a
+# local stand-in.
 STRIPE_API_BASE = "https://api.stripe.com"
-STRIPE_API_HOST = "api.stripe.com"
 STRIPE_JS_URL = "https://js.stripe.com/v3/"
 
 # Transport settings of the client module (seconds / count).
@@ -33,7 +33,7 @@ ACCOUNT_ID_PREFIX = "acct_"
 HOLD_VALIDITY_DAYS = 7
 
 # Metadata keys put on every Stripe object created for a transaction. Transactions
-# are found by this metadata on webhooks (localstripe drops ``description``).
+# are found by this metadata on webhooks (``description`` is free text for people).
 METADATA_REFERENCE_KEY = "odoo_reference"
 METADATA_PURPOSE_KEY = "odoo_purpose"
 PURPOSE_VALIDATION_HOLD = "validation_hold"
@@ -92,7 +92,7 @@ DEFAULT_PAYMENT_METHOD_CODES = {
 }
 
 # Odoo payment method code -> Stripe payment method type, where they differ
-# (used for Checkout's ``payment_method_types``).
+# (used for Checkout's ``allowed_payment_method_types``).
 PAYMENT_METHODS_MAPPING = {
     "sepa_direct_debit": "sepa_debit",
     "bacs_direct_debit": "bacs_debit",

@@ -4,8 +4,8 @@
 Every request this addon sends to Stripe goes through :class:`ClockStripeClient`,
 which is built on the official SDK (``stripe.StripeClient``, ``client.v1.*``) with:
 
-* the API base URL of the provider (Stripe's by default, a Stripe double such as
-  localstripe in tests and demos);
+* the API base URL of the provider (Stripe's by default; a setting, so that tests
+  and demos can point it at a local Stripe double);
 * a timeout, network retries and the pinned API version (``const.API_VERSION``);
 * an explicit idempotency key, derived from the Odoo transaction reference and the
   operation (``utils.idempotency_key``), on every call that creates or changes money;
@@ -14,20 +14,17 @@ which is built on the official SDK (``stripe.StripeClient``, ``client.v1.*``) wi
 * results returned as plain dicts (``StripeObject.to_dict()``): SDK 16 objects are
   not dicts.
 
-**Stripe double.** When the API base is not ``api.stripe.com`` the client is in
-"double" mode (``is_double``). localstripe answers ``400 Unexpected <param>`` to
-several parameters real Stripe accepts; they are only sent to real Stripe and each
-one is named where it is gated (``_real_stripe_only``). The double also lacks
-``/v1/account`` and ``/v1/webhook_endpoints``; those differences live here too.
+**One request path.** Whatever the API base, the client sends the requests the
+pinned API version (``const.API_VERSION``) takes, and only those: no branch on where
+they go. What a test double lacks is made up for in the test tooling, outside the
+addon.
 
 Secrets are never logged: only operation names, object ids and idempotency keys.
 """
 
 import logging
-import secrets
 import threading
 
-import requests
 import stripe
 
 from odoo.exceptions import UserError
@@ -49,7 +46,8 @@ class ClockStripeError(UserError):
 
     :ivar str kind: ``card``, ``authentication_required``, ``invalid_key``,
         ``permission``, ``rate_limit``, ``connection``, ``invalid_request``,
-        ``idempotency``, ``not_available`` or ``api``.
+        ``idempotency``, ``bad_answer`` (an answer without a field the addon
+        reads) or ``api``.
     :ivar str code: Stripe's error code (``card_declined``...), if any.
     :ivar str decline_code: Stripe's decline code, if any.
     :ivar int http_status: HTTP status of the answer, if any.
@@ -221,15 +219,12 @@ class ClockStripeClient:
 
     :param str secret_key: The provider's secret key (never logged).
     :param str api_base: API base URL; Stripe's when empty.
-    :param str publishable_key: The provider's publishable key (for the double's
-        3-D Secure helpers only; never needed by real Stripe calls).
     """
 
     def __init__(
         self,
         secret_key,
         api_base=None,
-        publishable_key=None,
         timeout=const.REQUEST_TIMEOUT,
         max_network_retries=const.MAX_NETWORK_RETRIES,
     ):
@@ -239,8 +234,6 @@ class ClockStripeClient:
                 kind="invalid_key",
             )
         self.api_base = utils.normalize_api_base(api_base)
-        self.is_double = utils.is_stripe_double(self.api_base)
-        self.publishable_key = publishable_key
         self.timeout = timeout
         self._secret_key = secret_key
         self._client = _sdk_client(
@@ -249,8 +242,7 @@ class ClockStripeClient:
 
     def __repr__(self):
         key = utils.mask_secret(self._secret_key)
-        double = " double" if self.is_double else ""
-        return f"<ClockStripeClient {self.api_base} key={key}{double}>"
+        return f"<ClockStripeClient {self.api_base} key={key}>"
 
     # --- plumbing ---
 
@@ -262,6 +254,7 @@ class ClockStripeClient:
         params=None,
         idempotency_key=None,
         expected_kinds=(),
+        answer_fields=("id",),
     ):
         """Run one SDK call, log it without secrets and map its errors.
 
@@ -271,6 +264,8 @@ class ClockStripeClient:
         :param str idempotency_key: Key for calls that create or change money.
         :param tuple expected_kinds: Error kinds the caller handles (logged at
             INFO level only).
+        :param tuple answer_fields: Fields the caller reads from the answer; an
+            answer without one of them raises a ``bad_answer`` error.
         :return: The answer as a plain dict.
         """
         options = {"idempotency_key": idempotency_key} if idempotency_key else {}
@@ -295,6 +290,27 @@ class ClockStripeClient:
             )
             raise error from None
         result = _as_dict(result)
+        missing = [
+            field
+            for field in answer_fields
+            if not isinstance(result, dict) or result.get(field) is None
+        ]
+        if missing:
+            _logger.warning(
+                "Stripe %s answered without %s (idempotency key %s)",
+                label,
+                ", ".join(missing),
+                idempotency_key,
+            )
+            raise ClockStripeError(
+                _lt(
+                    "Stripe's answer could not be read (%(fields)s missing). Nothing "
+                    "was recorded as paid: check the payment in the Stripe Dashboard "
+                    "before trying again.",
+                    fields=", ".join(missing),
+                ),
+                kind="bad_answer",
+            )
         _logger.info(
             "Stripe %s ok: %s%s",
             label,
@@ -302,19 +318,6 @@ class ClockStripeClient:
             f" (idempotency key {idempotency_key})" if idempotency_key else "",
         )
         return result
-
-    def _real_stripe_only(self, params, **extra):
-        """Add parameters that real Stripe takes but localstripe refuses.
-
-        localstripe answers ``400 Unexpected <param>`` to ``description``,
-        ``setup_future_usage``, ``cancellation_reason``, refund ``reason``,
-        ``return_url``, ``receipt_email``, ``statement_descriptor*``, ``mandate`` and
-        ``shipping``. They are informative here (the transaction is found by
-        metadata), so on the double they are simply left out.
-        """
-        if not self.is_double:
-            params.update({k: v for k, v in extra.items() if v is not None})
-        return params
 
     @staticmethod
     def _metadata(reference, purpose=None):
@@ -325,53 +328,20 @@ class ClockStripeClient:
 
     # --- account and webhooks ---
 
-    def check_credentials(self, account_id=None):
-        """Check that the key works and, on real Stripe, that it is ``account_id``'s.
+    def check_credentials(self):
+        """Check that the key works and return the id of the account it belongs to.
 
-        :return: ``{'account_id': str|None, 'livemode': bool|None,
-            'account_checked': bool}``
+        :return: ``{'account_id': str}``
         :raise ClockStripeError: ``invalid_key`` when Stripe answers 401.
         """
-        if self.is_double:
-            # localstripe has no /v1/account (404): the key is checked with the
-            # balance, which any valid key may read, and the account id cannot be.
-            balance = self._call("balance check", self._client.v1.balance.retrieve)
-            return {
-                "account_id": None,
-                "livemode": balance.get("livemode"),
-                "account_checked": False,
-            }
         account = self._call("account check", self._client.v1.accounts.retrieve_current)
-        return {
-            "account_id": account.get("id"),
-            "livemode": None,
-            "account_checked": True,
-        }
+        return {"account_id": account["id"]}
 
-    def register_webhook(self, url, events, endpoint_id=None):
+    def register_webhook(self, url, events):
         """Register the webhook endpoint and return ``{'id', 'secret'}``.
 
-        Real Stripe: ``POST /v1/webhook_endpoints`` returns the signing secret.
-        localstripe has no such endpoint; it takes ``POST /_config/webhooks/<id>``
-        (no auth) with a secret of our choosing, which is generated here.
+        Stripe returns the signing secret only in the answer to this creation.
         """
-        if self.is_double:
-            endpoint_id = endpoint_id or "clock_stripe"
-            secret = f"whsec_{secrets.token_hex(24)}"
-            try:
-                response = requests.post(
-                    f"{self.api_base}/_config/webhooks/{endpoint_id}",
-                    json={"url": url, "secret": secret, "events": list(events)},
-                    timeout=self.timeout,
-                )
-                response.raise_for_status()
-            except requests.RequestException as exc:
-                _logger.warning("webhook registration on the Stripe double: %s", exc)
-                raise ClockStripeError(
-                    _lt("Could not register the webhook on the Stripe test double."),
-                    kind="connection",
-                ) from None
-            return {"id": endpoint_id, "secret": secret}
         endpoint = self._call(
             "webhook endpoint create",
             self._client.v1.webhook_endpoints.create,
@@ -381,8 +351,22 @@ class ClockStripeClient:
                 "api_version": const.API_VERSION,
                 "description": "Odoo clock_stripe_payment",
             },
+            answer_fields=("id", "secret"),
         )
-        return {"id": endpoint["id"], "secret": endpoint.get("secret")}
+        return {"id": endpoint["id"], "secret": endpoint["secret"]}
+
+    def delete_webhook(self, endpoint_id):
+        """Delete a webhook endpoint; one that no longer exists is fine."""
+        try:
+            self._call(
+                "webhook endpoint delete",
+                self._client.v1.webhook_endpoints.delete,
+                endpoint_id,
+                expected_kinds=("invalid_request",),
+            )
+        except ClockStripeError as error:
+            if error.kind != "invalid_request":
+                raise
 
     # --- customers and payment methods ---
 
@@ -433,12 +417,20 @@ class ClockStripeClient:
         params = {
             "customer": customer_id,
             "usage": "off_session",
-            "payment_method_types": ["card"],
+            # Cards only. Endive (changelog 2026-09-30, "Removes the payment method
+            # types parameter from Payment Intents and Setup Intents") refuses
+            # ``payment_method_types``; ``allowed_payment_method_types`` limits the
+            # dynamic payment methods to cards, none of which needs a return_url.
+            "allowed_payment_method_types": ["card"],
             "metadata": self._metadata(reference),
         }
-        self._real_stripe_only(params, description=description)
+        if description:
+            params["description"] = description
         return self._call(
-            "setup intent create", self._client.v1.setup_intents.create, params=params
+            "setup intent create",
+            self._client.v1.setup_intents.create,
+            params=params,
+            answer_fields=("id", "status", "client_secret"),
         )
 
     def retrieve_setup_intent(self, setup_intent_id):
@@ -447,6 +439,7 @@ class ClockStripeClient:
             self._client.v1.setup_intents.retrieve,
             setup_intent_id,
             params={"expand": ["payment_method"]},
+            answer_fields=("id", "status"),
         )
 
     # --- payment intents ---
@@ -467,9 +460,8 @@ class ClockStripeClient:
     ):
         """Create and confirm a card PaymentIntent (charge or hold) in one call.
 
-        ``off_session`` is sent with ``confirm=True`` at creation, the only place
-        localstripe accepts it (and what Stripe recommends for merchant-initiated
-        charges).
+        ``off_session`` is sent with ``confirm=True`` at creation, as Stripe
+        recommends for merchant-initiated charges.
         """
         if amount <= 0:
             raise ClockStripeError(
@@ -481,14 +473,16 @@ class ClockStripeClient:
             "currency": currency.lower(),
             "customer": customer_id,
             "payment_method": payment_method_id,
-            "payment_method_types": ["card"],
+            # Cards only: see create_setup_intent (endive 2026-09-30).
+            "allowed_payment_method_types": ["card"],
             "capture_method": "manual" if capture_manually else "automatic",
             "confirm": True,
             "off_session": bool(off_session),
             "metadata": self._metadata(reference, purpose),
             "expand": ["latest_charge", "payment_method"],
         }
-        self._real_stripe_only(params, description=description)
+        if description:
+            params["description"] = description
         return self._call(
             "payment intent create",
             self._client.v1.payment_intents.create,
@@ -497,6 +491,7 @@ class ClockStripeClient:
             # A declined card or a bank asking for 3-D Secure is the guest's
             # outcome, put on the transaction by the caller: not a warning.
             expected_kinds=("card", "authentication_required"),
+            answer_fields=("id", "status", "amount"),
         )
 
     def retrieve_payment_intent(self, payment_intent_id):
@@ -505,6 +500,7 @@ class ClockStripeClient:
             self._client.v1.payment_intents.retrieve,
             payment_intent_id,
             params={"expand": ["latest_charge", "payment_method"]},
+            answer_fields=("id", "status", "amount"),
         )
 
     def find_payment_intent(self, reference, customer_id=None, created_after=None):
@@ -514,10 +510,8 @@ class ClockStripeClient:
         between Stripe's answer and the commit): the intent is found by the
         reference in its metadata, then read back with its charge expanded.
 
-        Real Stripe: the customer's intents created since ``created_after`` (a
-        Unix timestamp) are listed; the Search API is not used, it may lag by a
-        minute. The double cannot filter a list by customer (400): all its intents
-        are listed and filtered here.
+        The customer's intents created since ``created_after`` (a Unix timestamp)
+        are listed; the Search API is not used, it may lag by a minute.
 
         :param str reference: The Odoo transaction reference.
         :param str customer_id: The Stripe customer the intent was created for.
@@ -525,17 +519,18 @@ class ClockStripeClient:
         :rtype: dict|None
         """
         params = {"limit": 100}
-        if customer_id and not self.is_double:
+        if customer_id:
             params["customer"] = customer_id
-            if created_after:
-                params["created"] = {"gte": int(created_after)}
+        if created_after:
+            params["created"] = {"gte": int(created_after)}
         for _page in range(50):  # At most 5000 intents: a bound, never reached.
             result = self._call(
                 "payment intent list",
                 self._client.v1.payment_intents.list,
                 params=dict(params),
+                answer_fields=("data",),
             )
-            intents = result.get("data") or []
+            intents = result["data"]
             for intent in intents:
                 metadata = intent.get("metadata") or {}
                 if metadata.get(const.METADATA_REFERENCE_KEY) == reference:
@@ -557,20 +552,19 @@ class ClockStripeClient:
             payment_intent_id,
             params=params,
             idempotency_key=idempotency_key,
+            answer_fields=("id", "status", "amount"),
         )
 
     def cancel_payment_intent(
         self, payment_intent_id, idempotency_key, reason="requested_by_customer"
     ):
-        params = {}
-        # cancellation_reason: localstripe answers 400 "Unexpected cancellation_reason".
-        self._real_stripe_only(params, cancellation_reason=reason)
         return self._call(
             "payment intent cancel",
             self._client.v1.payment_intents.cancel,
             payment_intent_id,
-            params=params or None,
+            params={"cancellation_reason": reason},
             idempotency_key=idempotency_key,
+            answer_fields=("id", "status"),
         )
 
     # --- refunds ---
@@ -583,18 +577,17 @@ class ClockStripeClient:
         idempotency_key,
         reason="requested_by_customer",
     ):
-        params = {
-            "payment_intent": payment_intent_id,
-            "amount": int(amount),
-            "metadata": self._metadata(reference),
-        }
-        # reason: localstripe answers 400 "Unexpected reason".
-        self._real_stripe_only(params, reason=reason)
         return self._call(
             "refund create",
             self._client.v1.refunds.create,
-            params=params,
+            params={
+                "payment_intent": payment_intent_id,
+                "amount": int(amount),
+                "metadata": self._metadata(reference),
+                "reason": reason,
+            },
             idempotency_key=idempotency_key,
+            answer_fields=("id", "status", "amount"),
         )
 
     def list_refunds(self, payment_intent_id, limit=100):
@@ -602,8 +595,9 @@ class ClockStripeClient:
             "refund list",
             self._client.v1.refunds.list,
             params={"payment_intent": payment_intent_id, "limit": limit},
+            answer_fields=("data",),
         )
-        return result.get("data", [])
+        return result["data"]
 
     # --- Checkout (alternative payment methods) ---
 
@@ -613,7 +607,7 @@ class ClockStripeClient:
         amount,
         currency,
         reference,
-        payment_method_types,
+        allowed_payment_method_types,
         success_url,
         cancel_url,
         idempotency_key,
@@ -622,17 +616,9 @@ class ClockStripeClient:
     ):
         """Create a Stripe Checkout session (mode payment) for one amount.
 
-        localstripe has no Checkout (404): on the double this raises a clear error;
-        tests replace the client with a fake.
+        :param list allowed_payment_method_types: The Stripe codes of the methods
+            the hotel offers; empty: the methods of the account's Dashboard settings.
         """
-        if self.is_double:
-            raise ClockStripeError(
-                _lt(
-                    "Stripe Checkout (alternative payment methods) is not available on "
-                    "the Stripe test double configured on this provider."
-                ),
-                kind="not_available",
-            )
         params = {
             "mode": "payment",
             "line_items": [
@@ -645,13 +631,17 @@ class ClockStripeClient:
                     },
                 }
             ],
-            "payment_method_types": list(payment_method_types),
             "success_url": success_url,
             "cancel_url": cancel_url,
             "client_reference_id": reference,
             "metadata": self._metadata(reference),
             "payment_intent_data": {"metadata": self._metadata(reference)},
         }
+        if allowed_payment_method_types:
+            # Endive (changelog 2026-09-30, "Removes the payment method types
+            # parameter from Checkout Sessions"): the offered methods are an
+            # ``allowed_payment_method_types`` filter on the dynamic payment methods.
+            params["allowed_payment_method_types"] = list(allowed_payment_method_types)
         if customer_email:
             params["customer_email"] = customer_email
         return self._call(
@@ -659,6 +649,7 @@ class ClockStripeClient:
             self._client.v1.checkout.sessions.create,
             params=params,
             idempotency_key=idempotency_key,
+            answer_fields=("id", "url"),
         )
 
     def retrieve_checkout_session(self, session_id):

@@ -10,7 +10,6 @@ import hmac
 import time
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
-from urllib.parse import urlparse
 
 from . import const
 
@@ -178,16 +177,6 @@ def normalize_api_base(url):
     return (url or const.STRIPE_API_BASE).strip().rstrip("/")
 
 
-def is_stripe_double(api_base):
-    """Tell whether the API base is not Stripe's own (a test double like localstripe).
-
-    :param str api_base: The provider's API base URL.
-    :rtype: bool
-    """
-    host = urlparse(normalize_api_base(api_base)).hostname or ""
-    return host.lower() != const.STRIPE_API_HOST
-
-
 # === CARDS === #
 
 
@@ -206,7 +195,7 @@ def card_rule_violation(
       brand must be one of them;
     * CVC: when required, ``card.checks.cvc_check == 'fail'`` refuses the card.
       ``unavailable``, ``unchecked`` and a missing result pass: Stripe documents them
-      as "not verified" rather than "wrong" (and localstripe never sends checks);
+      as "not verified" rather than "wrong";
     * address: when required, the billing address must have a first line, a country
       and a postal code or a city.
 
@@ -279,7 +268,7 @@ def compute_webhook_signature(payload, secret, timestamp):
 
 
 def webhook_signature_header(payload, secret, timestamp=None):
-    """Build a ``Stripe-Signature`` header value for a payload (tests, doubles)."""
+    """Build a ``Stripe-Signature`` header value for a payload (tests, demos)."""
     timestamp = int(time.time()) if timestamp is None else int(timestamp)
     signature = compute_webhook_signature(payload, secret, timestamp)
     return f"t={timestamp},v1={signature}"

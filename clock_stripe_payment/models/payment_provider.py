@@ -95,20 +95,19 @@ class PaymentProvider(models.Model):
     clock_stripe_api_base = fields.Char(
         string="Stripe API Base URL",
         default=const.STRIPE_API_BASE,
-        help="Stripe's API address. Point it at a local Stripe double (localstripe) "
-        "for tests and demos only.",
+        help="Stripe's API address. Change it only to point tests and demos at a "
+        "local stand-in for Stripe.",
         copy=False,
     )
     clock_stripe_js_url = fields.Char(
         string="Stripe.js URL",
         default=const.STRIPE_JS_URL,
-        help="Address of Stripe.js loaded by the card form; a Stripe double serves "
-        "its own.",
+        help="Address of Stripe.js loaded by the card form.",
     )
-    clock_stripe_is_double = fields.Boolean(
-        string="Stripe Test Double",
-        compute="_compute_clock_stripe_is_double",
-        help="The API base URL is not Stripe's: requests go to a test double.",
+    clock_stripe_api_base_is_custom = fields.Boolean(
+        string="Custom Stripe API Base URL",
+        compute="_compute_clock_stripe_api_base_is_custom",
+        help="The API base URL is not Stripe's own.",
     )
 
     # === COMPUTE METHODS === #
@@ -122,11 +121,12 @@ class PaymentProvider(models.Model):
             )
 
     @api.depends("clock_stripe_api_base")
-    def _compute_clock_stripe_is_double(self):
+    def _compute_clock_stripe_api_base_is_custom(self):
         for provider in self:
-            provider.clock_stripe_is_double = (
+            provider.clock_stripe_api_base_is_custom = (
                 provider.code == const.PROVIDER_CODE
-                and utils.is_stripe_double(provider.clock_stripe_api_base)
+                and utils.normalize_api_base(provider.clock_stripe_api_base)
+                != const.STRIPE_API_BASE
             )
 
     def _compute_feature_support_fields(self):
@@ -235,7 +235,7 @@ class PaymentProvider(models.Model):
         """Check the credentials against Stripe and switch the provider on.
 
         On success ``vals`` is completed with the state (``enabled`` for a live key,
-        ``test`` for a test key), ``is_published`` and, on real Stripe, the account id
+        ``test`` for a test key), ``is_published`` and the account id of the key
         when it was left empty.
 
         :param dict credentials: The values of ``CREDENTIAL_FIELDS`` after the save.
@@ -282,7 +282,7 @@ class PaymentProvider(models.Model):
 
         try:
             client = ClockStripeClient(secret_key, api_base=api_base)
-            info = client.check_credentials(account_id or None)
+            actual = client.check_credentials()["account_id"]
         except ClockStripeError as error:
             if error.kind == "invalid_key":
                 raise ValidationError(
@@ -304,21 +304,17 @@ class PaymentProvider(models.Model):
                     error=str(error),
                 )
             ) from None
-        if info["account_checked"]:
-            actual = info.get("account_id")
-            if account_id and actual and actual != account_id:
-                raise ValidationError(
-                    _(
-                        "Account ID: the Secret key belongs to the Stripe account "
-                        "%(actual)s, not to %(given)s.",
-                        actual=actual,
-                        given=account_id,
-                    )
+        if account_id and actual != account_id:
+            raise ValidationError(
+                _(
+                    "Account ID: the Secret key belongs to the Stripe account "
+                    "%(actual)s, not to %(given)s.",
+                    actual=actual,
+                    given=account_id,
                 )
-            if not account_id and actual:
-                vals["clock_stripe_account_id"] = actual
-        # else: a Stripe double (localstripe) has no /v1/account; the account id is
-        # kept as typed and only its format is checked.
+            )
+        if not account_id:
+            vals["clock_stripe_account_id"] = actual
 
         if vals.get("state") != "disabled":
             vals["state"] = "enabled" if secret_mode == "live" else "test"
@@ -357,12 +353,13 @@ class PaymentProvider(models.Model):
                 _("Set the Secret key before registering the webhook endpoint.")
             )
         url = url_join(self.get_base_url(), WEBHOOK_ROUTE)
-        db_uuid = self.env["ir.config_parameter"].sudo().get_param("database.uuid", "")
-        endpoint = self._clock_stripe_client().register_webhook(
-            url,
-            const.HANDLED_WEBHOOK_EVENTS,
-            endpoint_id=f"odoo-{db_uuid[:8]}-{self.id}",
-        )
+        client = self._clock_stripe_client()
+        previous_endpoint_id = provider.clock_stripe_webhook_endpoint_id
+        endpoint = client.register_webhook(url, const.HANDLED_WEBHOOK_EVENTS)
+        if previous_endpoint_id and previous_endpoint_id != endpoint["id"]:
+            # Registered again (a new URL, a lost secret): the old endpoint would
+            # deliver every event a second time.
+            client.delete_webhook(previous_endpoint_id)
         provider.write(
             {
                 "clock_stripe_webhook_secret": endpoint["secret"],
@@ -456,12 +453,7 @@ class PaymentProvider(models.Model):
         return ClockStripeClient(
             provider.clock_stripe_secret_key,
             api_base=provider.clock_stripe_api_base,
-            publishable_key=provider.clock_stripe_publishable_key,
         )
-
-    def _clock_stripe_is_double(self):
-        self.ensure_one()
-        return utils.is_stripe_double(self.clock_stripe_api_base)
 
     def _clock_stripe_settlement_currency(self, currency):
         """Return the currency amounts are sent in for a payment in ``currency``."""

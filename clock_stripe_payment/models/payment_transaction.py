@@ -276,7 +276,7 @@ class PaymentTransaction(models.Model):
         Server contract of the card form (``online_direct`` and ``validation``):
 
         * ``clock_stripe_publishable_key``: for ``Stripe(publishable_key)``;
-        * ``clock_stripe_js_url``: Stripe.js to load (Stripe's, or a double's mock);
+        * ``clock_stripe_js_url``: the provider's Stripe.js URL;
         * ``clock_stripe_setup_intent_secret``: client secret of a SetupIntent created
           here with the guest's Stripe customer; the browser collects the card with
           ``stripe.confirmCardSetup(secret, {payment_method: {card,
@@ -381,7 +381,7 @@ class PaymentTransaction(models.Model):
             amount=self._clock_stripe_minor(),
             currency=self._clock_stripe_settlement_code(),
             reference=self.reference,
-            payment_method_types=[
+            allowed_payment_method_types=[
                 const.PAYMENT_METHODS_MAPPING.get(method_code, method_code)
             ],
             # {CHECKOUT_SESSION_ID} is filled in by Stripe: keep it unencoded.
@@ -537,8 +537,8 @@ class PaymentTransaction(models.Model):
 
         customer = self._clock_stripe_get_customer()
         if not payment_method.get("customer"):
-            # localstripe (and a SetupIntent created without customer) leave the
-            # card unattached: attach it so it can be charged again.
+            # A card confirmed without a customer is not attached yet: attach it
+            # so that it can be charged again.
             try:
                 payment_method = client.attach_payment_method(
                     payment_method["id"], customer
@@ -821,9 +821,10 @@ class PaymentTransaction(models.Model):
             {"reference": self.reference, "payment_intent": payment_intent},
         )
         if off_session and self.state == "draft":
-            # Real Stripe answers 402 authentication_required off-session; a double
-            # leaves the intent in requires_action. Either way the guest must
-            # authenticate: the transaction is in error until they do.
+            # The bank asks for 3-D Secure: Stripe answers 402
+            # authentication_required off-session, or leaves the intent in
+            # requires_action. Either way the guest must authenticate: the
+            # transaction is in error until they do.
             self._set_error(
                 _(
                     "The card's bank requires the card holder to authenticate this "
@@ -1623,8 +1624,8 @@ class PaymentTransaction(models.Model):
     def _autopilot_requires_authentication(self):
         """Whether the bank asked the card holder to authenticate (3-D Secure).
 
-        Real Stripe answers an off-session charge with ``authentication_required``
-        (HTTP 402); a Stripe double leaves the intent in ``requires_action``.
+        Stripe answers an off-session charge with ``authentication_required``
+        (HTTP 402), or leaves the intent in ``requires_action``.
         """
         self.ensure_one()
         if self.provider_code != const.PROVIDER_CODE:

@@ -5,6 +5,7 @@ from . import test_money_flows
 from . import test_webhooks
 from . import test_checkout
 from . import test_stripe_api
+from . import test_stripe_contract
 from . import test_hotel_operations
 from . import test_autopilot_logic
 from . import test_autopilot_planning

@@ -1,9 +1,10 @@
 # Part of clock_stripe_payment. License LGPL-3.
-"""Base of the Stripe (hotel) tests, run against localstripe.
+"""Base of the Stripe (hotel) tests, run against the Stripe double.
 
-localstripe is the Stripe double (``docs/localstripe.md``): start it with
-``localstripe --port 8420 --from-scratch`` and point ``CLOCK_LOCALSTRIPE_URL`` at it
-(default ``http://127.0.0.1:8420``). Each test class flushes its data.
+The Stripe double is localstripe behind the adapter of ``stripe_double/`` (at the
+repository's root), which takes the requests of the pinned API version: start it
+with ``python3 -m stripe_double --port 8420`` and point ``CLOCK_STRIPE_DOUBLE_URL``
+at it (default ``http://127.0.0.1:8420``). Each test class flushes its data.
 """
 
 import json
@@ -25,9 +26,11 @@ from odoo.addons.payment.tests.http_common import PaymentHttpCommon
 
 from .. import const, utils
 
-LOCALSTRIPE_URL = os.environ.get(
-    "CLOCK_LOCALSTRIPE_URL", "http://127.0.0.1:8420"
+STRIPE_DOUBLE_URL = os.environ.get(
+    "CLOCK_STRIPE_DOUBLE_URL", "http://127.0.0.1:8420"
 ).rstrip("/")
+# The account the double answers GET /v1/account with (stripe_double's default).
+STRIPE_ACCOUNT_ID = "acct_clockstripedouble"
 SECRET_KEY = "sk_test_clockhotel"
 PUBLISHABLE_KEY = "pk_test_clockhotel"
 WEBHOOK_SECRET = "whsec_clock_hotel_test_secret"
@@ -50,22 +53,23 @@ BILLING = {
 }
 
 
-def check_localstripe():
-    """Fail with a clear message when localstripe cannot be reached."""
+def check_stripe_double():
+    """Fail with a clear message when the Stripe double cannot be reached."""
     try:
         response = requests.get(
-            f"{LOCALSTRIPE_URL}/v1/customers", auth=(SECRET_KEY, ""), timeout=10
+            f"{STRIPE_DOUBLE_URL}/v1/customers", auth=(SECRET_KEY, ""), timeout=10
         )
         response.raise_for_status()
     except requests.RequestException as exc:
         raise AssertionError(
-            f"localstripe is not reachable at {LOCALSTRIPE_URL} ({exc}). Start it with "
-            "`localstripe --port 8420 --from-scratch &` or set CLOCK_LOCALSTRIPE_URL."
+            f"The Stripe double is not reachable at {STRIPE_DOUBLE_URL} ({exc}). Start "
+            "it with `python3 -m stripe_double --port 8420 &` or set "
+            "CLOCK_STRIPE_DOUBLE_URL."
         ) from None
 
 
-def flush_localstripe():
-    requests.delete(f"{LOCALSTRIPE_URL}/_config/data", timeout=10).raise_for_status()
+def flush_stripe_double():
+    requests.delete(f"{STRIPE_DOUBLE_URL}/_config/data", timeout=10).raise_for_status()
 
 
 class CommittedWorldMixin:
@@ -90,7 +94,7 @@ class CommittedWorldMixin:
         return api.Environment(cr, SUPERUSER_ID, {})
 
     def _create_committed_provider(self, env, name, **values):
-        """A test-mode localstripe provider of card payments."""
+        """A test-mode provider of card payments on the Stripe double."""
         card = env.ref("payment.payment_method_card")
         return (
             env["payment.provider"]
@@ -102,7 +106,7 @@ class CommittedWorldMixin:
                     "state": "test",
                     "clock_stripe_secret_key": SECRET_KEY,
                     "clock_stripe_publishable_key": "pk_test_concurrency",
-                    "clock_stripe_api_base": LOCALSTRIPE_URL,
+                    "clock_stripe_api_base": STRIPE_DOUBLE_URL,
                     "payment_method_ids": [Command.set(card.ids)],
                     **values,
                 }
@@ -115,11 +119,11 @@ class ClockStripeMixin:
 
     @classmethod
     def _setup_clock_stripe(cls):
-        check_localstripe()
-        flush_localstripe()
+        check_stripe_double()
+        flush_stripe_double()
         cls.stripe = stripe.StripeClient(
             SECRET_KEY,
-            base_addresses={"api": LOCALSTRIPE_URL},
+            base_addresses={"api": STRIPE_DOUBLE_URL},
             max_network_retries=0,
         )
         cls.currency_jpy = cls._prepare_currency("JPY")
@@ -133,8 +137,8 @@ class ClockStripeMixin:
                 "clock_stripe_secret_key": SECRET_KEY,
                 "clock_stripe_publishable_key": PUBLISHABLE_KEY,
                 "clock_stripe_webhook_secret": WEBHOOK_SECRET,
-                "clock_stripe_api_base": LOCALSTRIPE_URL,
-                "clock_stripe_js_url": f"{LOCALSTRIPE_URL}/js.stripe.com/v3/",
+                "clock_stripe_api_base": STRIPE_DOUBLE_URL,
+                "clock_stripe_js_url": f"{STRIPE_DOUBLE_URL}/js.stripe.com/v3/",
                 "clock_stripe_settlement_currency_id": False,
                 "clock_stripe_tokenize_amount": 0.0,
                 "capture_manually": False,
@@ -208,7 +212,7 @@ class ClockStripeMixin:
     def _authenticate_3ds(self, payment_intent_id, client_secret, success=True):
         """Complete 3-D Secure on localstripe (its own, non-Stripe endpoint)."""
         response = requests.post(
-            f"{LOCALSTRIPE_URL}/v1/payment_intents/{payment_intent_id}/_authenticate",
+            f"{STRIPE_DOUBLE_URL}/v1/payment_intents/{payment_intent_id}/_authenticate",
             data={
                 "client_secret": client_secret,
                 "success": "true" if success else "false",
@@ -258,7 +262,7 @@ class ClockStripeMixin:
                 {
                     "method": method.upper(),
                     "url": url,
-                    "path": url.split(LOCALSTRIPE_URL, 1)[-1].split("?", 1)[0],
+                    "path": url.split(STRIPE_DOUBLE_URL, 1)[-1].split("?", 1)[0],
                     "headers": dict(headers or {}),
                     "params": params,
                 }

@@ -10,16 +10,18 @@ import time
 from datetime import timedelta
 from unittest.mock import patch
 
+import stripe
+
 from odoo import Command, fields
 from odoo.tests import TransactionCase, tagged
 
 from ..stripe_api import ClockStripeClient
 from .autopilot_common import CATCH_UP_ALL
 from .common import (
-    LOCALSTRIPE_URL,
     SECRET_KEY,
+    STRIPE_DOUBLE_URL,
     CommittedWorldMixin,
-    check_localstripe,
+    check_stripe_double,
 )
 
 
@@ -28,7 +30,7 @@ class TestAutopilotConcurrency(CommittedWorldMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        check_localstripe()
+        check_stripe_double()
 
     # ------------------------------------------------------------------
     # The committed world
@@ -182,24 +184,16 @@ class TestAutopilotConcurrency(CommittedWorldMixin, TransactionCase):
         self.assertFalse(errors)
 
     def _intents_for(self, reference):
-        client = ClockStripeClient(SECRET_KEY, api_base=LOCALSTRIPE_URL)
-        result = client._call(
-            "list", client._client.v1.payment_intents.list, params={"limit": 100}
+        """The PaymentIntents the Stripe double holds for ``reference``."""
+        client = stripe.StripeClient(
+            SECRET_KEY, base_addresses={"api": STRIPE_DOUBLE_URL}, max_network_retries=0
         )
-        intents, page = [], result
-        while True:
-            intents += [
-                pi
-                for pi in page["data"]
-                if (pi.get("metadata") or {}).get("odoo_reference") == reference
-            ]
-            if not page.get("has_more"):
-                return intents
-            page = client._call(
-                "list",
-                client._client.v1.payment_intents.list,
-                params={"limit": 100, "starting_after": page["data"][-1]["id"]},
-            )
+        intents = client.v1.payment_intents.list(params={"limit": 100})
+        return [
+            pi
+            for pi in intents.auto_paging_iter()
+            if pi.to_dict()["metadata"].get("odoo_reference") == reference
+        ]
 
     def test_two_workers_at_once_charge_once(self):
         self._run_workers(2)

@@ -1,51 +1,17 @@
 # Part of clock_stripe_payment. License LGPL-3.
-"""Alternative methods on Stripe Checkout, through a fake of the client module
-(localstripe has no Checkout)."""
+"""Alternative methods on Stripe Checkout, end to end on the Stripe double: the
+session is created at the double, the guest "pays" or cancels on its stand-in for
+Stripe's hosted page and comes back to Odoo's return route."""
 
 from unittest.mock import patch
 
+import requests
 from werkzeug.urls import url_parse
 
 from odoo.tests import tagged
 
-from ..stripe_api import ClockStripeClient, ClockStripeError
-from .common import SECRET_KEY, ClockStripeHttpCommon
-
-CHECKOUT_URL = "https://checkout.stripe.com/c/pay/cs_test_fake#fidkdWxOYHwnPyd1"
-
-
-class FakeCheckoutClient(ClockStripeClient):
-    """The client module with Checkout answered in memory."""
-
-    sessions = {}
-    created = []
-    expired = []
-
-    def create_checkout_session(self, **kwargs):
-        if kwargs["amount"] <= 0:
-            raise ClockStripeError("bad amount", kind="invalid_request")
-        session_id = f"cs_test_fake_{len(self.created) + 1}"
-        self.created.append(dict(kwargs, session_id=session_id))
-        session = {
-            "id": session_id,
-            "object": "checkout.session",
-            "status": "open",
-            "payment_status": "unpaid",
-            "payment_intent": None,
-            "url": CHECKOUT_URL,
-            "client_reference_id": kwargs["reference"],
-            "metadata": {"odoo_reference": kwargs["reference"]},
-        }
-        self.sessions[session_id] = session
-        return dict(session)
-
-    def retrieve_checkout_session(self, session_id):
-        return dict(self.sessions[session_id])
-
-    def expire_checkout_session(self, session_id):
-        self.expired.append(session_id)
-        self.sessions[session_id]["status"] = "expired"
-        return dict(self.sessions[session_id])
+from ..stripe_api import ClockStripeClient
+from .common import ClockStripeHttpCommon
 
 
 @tagged("post_install", "-at_install")
@@ -56,52 +22,54 @@ class TestCheckout(ClockStripeHttpCommon):
         cls.ideal = cls.env.ref("payment.payment_method_ideal")
         cls.provider.clock_stripe_alternative_method_ids = cls.ideal
 
-    def setUp(self):
-        super().setUp()
-        FakeCheckoutClient.sessions = {}
-        FakeCheckoutClient.created = []
-        FakeCheckoutClient.expired = []
-        provider_class = type(self.env["payment.provider"])
-
-        def fake_client(provider):
-            return FakeCheckoutClient(
-                SECRET_KEY, api_base=provider.sudo().clock_stripe_api_base
-            )
-
-        self.startPatcher(
-            patch.object(provider_class, "_clock_stripe_client", fake_client)
-        )
-
     def _redirect_tx(self, **values):
-        return self._clock_tx(
+        tx = self._clock_tx(
             flow="redirect", payment_method_id=self.ideal.id, amount=45.0, **values
         )
+        processing_values = tx._get_processing_values()
+        return tx, processing_values
+
+    def _session(self, tx):
+        return self.stripe.v1.checkout.sessions.retrieve(
+            tx.clock_stripe_checkout_session_ref
+        )
+
+    def _on_hosted_page(self, tx, button):
+        """Click "Pay" (``complete``) or "Cancel" on the double's hosted page;
+        return where it sends the guest."""
+        page = requests.get(tx.clock_stripe_checkout_url, timeout=10)
+        self.assertEqual(page.status_code, 200)
+        answer = requests.post(
+            f"{tx.clock_stripe_checkout_url}/{button}",
+            allow_redirects=False,
+            timeout=10,
+        )
+        self.assertEqual(answer.status_code, 303)
+        return answer.headers["Location"]
 
     def test_redirect_form_leads_to_the_checkout_page(self):
-        tx = self._redirect_tx()
-        values = tx._get_processing_values()
+        tx, values = self._redirect_tx()
         form = self._extract_values_from_html_form(values["redirect_form_html"])
         self.assertTrue(
             form["action"].endswith("/payment/clock_stripe/checkout_redirect")
         )
         self.assertEqual(form["inputs"]["reference"], tx.reference)
-        (created,) = FakeCheckoutClient.created
-        self.assertEqual(created["amount"], 4500)
-        self.assertEqual(created["currency"], "EUR")
-        self.assertEqual(created["payment_method_types"], ["ideal"])
-        self.assertIn("{CHECKOUT_SESSION_ID}", created["success_url"])
-        self.assertIn("access_token=", created["cancel_url"])
-        self.assertIn(tx.reference, created["success_url"])
-        self.assertTrue(created["idempotency_key"].startswith("clock-stripe-checkout"))
-        self.assertEqual(tx.clock_stripe_checkout_session_ref, created["session_id"])
-        # The redirect route forwards to Stripe's page.
+        session = self._session(tx)
+        self.assertEqual(session.amount_total, 4500)
+        self.assertEqual(session.currency, "eur")
+        self.assertEqual(session.payment_method_types, ["ideal"])
+        self.assertEqual(session.status, "open")
+        self.assertEqual(session.metadata["odoo_reference"], tx.reference)
+        self.assertIn("{CHECKOUT_SESSION_ID}", session.success_url)
+        self.assertIn("access_token=", session.cancel_url)
+        # The redirect route forwards to the session's hosted page.
         response = self.url_open(
             "/payment/clock_stripe/checkout_redirect?"
             f"reference={tx.reference}&access_token={form['inputs']['access_token']}",
             allow_redirects=False,
         )
         self.assertEqual(response.status_code, 303)
-        self.assertEqual(response.headers["Location"], CHECKOUT_URL)
+        self.assertEqual(response.headers["Location"], session.url)
         bad = self.url_open(
             f"/payment/clock_stripe/checkout_redirect?reference={tx.reference}"
             "&access_token=wrong",
@@ -109,73 +77,59 @@ class TestCheckout(ClockStripeHttpCommon):
         )
         self.assertEqual(bad.status_code, 403)
 
-    def test_return_after_payment_settles_the_transaction(self):
-        tx = self._redirect_tx()
+    def test_session_creation_is_idempotent(self):
+        """A second rendering of the same transaction gets the same session."""
+        tx, _values = self._redirect_tx()
+        first = tx.clock_stripe_checkout_session_ref
         tx._get_processing_values()
-        session = FakeCheckoutClient.sessions[tx.clock_stripe_checkout_session_ref]
-        session.update(
-            status="complete", payment_status="paid", payment_intent="pi_co_1"
-        )
-        token = tx._clock_stripe_access_token()
+        self.assertEqual(tx.clock_stripe_checkout_session_ref, first)
+
+    def test_paying_on_the_hosted_page_settles_the_transaction(self):
+        tx, _values = self._redirect_tx()
+        back = self._on_hosted_page(tx, "complete")
+        self.assertIn(tx.clock_stripe_checkout_session_ref, back)
         forged = self.url_open(
-            f"/payment/clock_stripe/checkout_return?reference={tx.reference}"
-            f"&access_token=wrong&session_id={session['id']}",
-            allow_redirects=False,
+            back.replace("access_token=", "access_token=x"), allow_redirects=False
         )
         self.assertEqual(forged.status_code, 303)
         self.assertEqual(tx.state, "draft", "Nothing happens without the token.")
-        response = self.url_open(
-            f"/payment/clock_stripe/checkout_return?reference={tx.reference}"
-            f"&access_token={token}&session_id={session['id']}",
-            allow_redirects=False,
-        )
+        response = self.url_open(back, allow_redirects=False)
         self.assertEqual(response.status_code, 303)
         self.assertEqual(
             url_parse(response.headers["Location"]).path, "/payment/status"
         )
         self.assertEqual(tx.state, "done")
-        self.assertEqual(tx.provider_reference, "pi_co_1")
+        session = self._session(tx)
+        self.assertEqual(session.payment_status, "paid")
+        self.assertEqual(tx.provider_reference, session.payment_intent)
+        payment_intent = self.stripe.v1.payment_intents.retrieve(tx.provider_reference)
+        self.assertEqual(payment_intent.status, "succeeded")
+        self.assertEqual(payment_intent.amount, 4500)
+        self.assertEqual(payment_intent.metadata["odoo_reference"], tx.reference)
 
     def test_return_of_an_async_method_is_pending(self):
-        tx = self._redirect_tx()
-        tx._get_processing_values()
-        session = FakeCheckoutClient.sessions[tx.clock_stripe_checkout_session_ref]
-        session.update(status="complete", payment_status="unpaid")
-        self.url_open(
-            f"/payment/clock_stripe/checkout_return?reference={tx.reference}"
-            f"&access_token={tx._clock_stripe_access_token()}",
-            allow_redirects=False,
+        """A method that settles later (bank debit) comes back complete but unpaid:
+        the double's hosted page only pays at once, so Stripe's answer is given."""
+        tx, _values = self._redirect_tx()
+        unpaid = dict(
+            self._session(tx).to_dict(), status="complete", payment_status="unpaid"
         )
+        with patch.object(
+            ClockStripeClient, "retrieve_checkout_session", lambda *_a: unpaid
+        ):
+            self.url_open(
+                f"/payment/clock_stripe/checkout_return?reference={tx.reference}"
+                f"&access_token={tx._clock_stripe_access_token()}",
+                allow_redirects=False,
+            )
         self.assertEqual(tx.state, "pending")
 
     def test_cancel_expires_the_session(self):
-        tx = self._redirect_tx()
-        tx._get_processing_values()
-        url = (
-            f"/payment/clock_stripe/checkout_return?reference={tx.reference}"
-            f"&access_token={tx._clock_stripe_access_token()}&canceled=1"
-        )
-        self.url_open(url.replace("access_token=", "access_token=x"))
+        tx, _values = self._redirect_tx()
+        back = self._on_hosted_page(tx, "cancel")
+        self.url_open(back.replace("access_token=", "access_token=x"))
         self.assertEqual(tx.state, "draft")
-        self.assertFalse(FakeCheckoutClient.expired)
-        self.url_open(url, allow_redirects=False)
+        self.assertEqual(self._session(tx).status, "open")
+        self.url_open(back, allow_redirects=False)
         self.assertEqual(tx.state, "cancel")
-        self.assertEqual(
-            FakeCheckoutClient.expired, [tx.clock_stripe_checkout_session_ref]
-        )
-
-    def test_checkout_is_not_available_on_the_double(self):
-        """Without the fake, the client module refuses Checkout on localstripe."""
-        client = ClockStripeClient(
-            SECRET_KEY, api_base=self.provider.clock_stripe_api_base
-        )
-        with self.assertRaisesRegex(ClockStripeError, "not available"):
-            client.create_checkout_session(
-                amount=100,
-                currency="eur",
-                reference="X",
-                payment_method_types=["ideal"],
-                success_url="http://x",
-                cancel_url="http://x",
-                idempotency_key="k",
-            )
+        self.assertEqual(self._session(tx).status, "expired")

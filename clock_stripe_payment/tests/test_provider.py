@@ -8,8 +8,13 @@ from odoo.tests import tagged
 from odoo.tools import file_open, mute_logger
 
 from .. import const
-from ..stripe_api import ClockStripeClient
-from .common import LOCALSTRIPE_URL, PUBLISHABLE_KEY, SECRET_KEY, ClockStripeCommon
+from .common import (
+    PUBLISHABLE_KEY,
+    SECRET_KEY,
+    STRIPE_ACCOUNT_ID,
+    STRIPE_DOUBLE_URL,
+    ClockStripeCommon,
+)
 
 
 @tagged("post_install", "-at_install")
@@ -19,7 +24,7 @@ class TestProviderConfiguration(ClockStripeCommon):
             {
                 "name": "Stripe (hotel) second",
                 "code": "clock_stripe",
-                "clock_stripe_api_base": LOCALSTRIPE_URL,
+                "clock_stripe_api_base": STRIPE_DOUBLE_URL,
                 **values,
             }
         )
@@ -79,24 +84,26 @@ class TestProviderConfiguration(ClockStripeCommon):
     def test_invalid_account_id(self):
         with self.assertRaisesRegex(ValidationError, "Account ID"):
             self.provider.write({"clock_stripe_account_id": "1234"})
-        self.assertFalse(self.provider.clock_stripe_account_id)
+        # Saving the keys filled in the account the key belongs to.
+        self.assertEqual(self.provider.clock_stripe_account_id, STRIPE_ACCOUNT_ID)
 
-    def test_account_id_of_another_account_is_refused_on_real_stripe(self):
-        """On real Stripe the key's account is read from /v1/account."""
-
-        def fake_check(client, account_id=None):
-            return {
-                "account_id": "acct_real",
-                "livemode": None,
-                "account_checked": True,
-            }
-
-        with patch.object(ClockStripeClient, "check_credentials", fake_check):
-            with self.assertRaisesRegex(ValidationError, "Account ID: .*acct_real"):
-                self.provider.write({"clock_stripe_account_id": "acct_other"})
-            self.assertFalse(self.provider.clock_stripe_account_id)
-            self.provider.write({"clock_stripe_account_id": "acct_real"})
-        self.assertEqual(self.provider.clock_stripe_account_id, "acct_real")
+    def test_account_id_of_another_account_is_refused(self):
+        """The key's account is read from /v1/account: another id is refused."""
+        with self.assertRaisesRegex(
+            ValidationError, f"Account ID: .*{STRIPE_ACCOUNT_ID}, not to acct_other"
+        ):
+            self.provider.write({"clock_stripe_account_id": "acct_other"})
+        self.assertEqual(self.provider.clock_stripe_account_id, STRIPE_ACCOUNT_ID)
+        provider = self._new_provider()
+        keys = {
+            "clock_stripe_secret_key": "sk_test_another",
+            "clock_stripe_publishable_key": "pk_test_another",
+        }
+        with self.assertRaisesRegex(ValidationError, "not to acct_other"):
+            provider.write(dict(keys, clock_stripe_account_id="acct_other"))
+        self.assertFalse(provider.sudo().clock_stripe_secret_key, "Nothing is saved.")
+        provider.write(keys)
+        self.assertEqual(provider.clock_stripe_account_id, STRIPE_ACCOUNT_ID)
 
     def test_tokenize_amount_below_minimum_is_refused(self):
         with self.assertRaisesRegex(ValidationError, "Tokenize with amount"):
@@ -132,7 +139,7 @@ class TestProviderConfiguration(ClockStripeCommon):
         self.assertEqual(
             dict(record._fields["code"].selection)["clock_stripe"], "Stripe (hotel)"
         )
-        self.assertTrue(self.provider.clock_stripe_is_double)
+        self.assertTrue(self.provider.clock_stripe_api_base_is_custom)
 
     def test_secret_fields_are_for_system_administrators(self):
         fields = self.env["payment.provider"]._fields
@@ -149,10 +156,10 @@ class TestProviderConfiguration(ClockStripeCommon):
         self.assertFalse(provider.clock_stripe_publishable_key)
         self.assertFalse(provider.clock_stripe_webhook_secret)
 
-    def test_register_webhook_on_the_double(self):
+    def test_register_webhook(self):
         self.provider.clock_stripe_webhook_secret = False
-        # localstripe really delivers events to registered hooks: give it an
-        # address where nothing listens, so that no event reaches other tests.
+        # The Stripe double really delivers events to registered endpoints: give it
+        # an address where nothing listens, so that no event reaches other tests.
         self.startPatcher(
             patch.object(
                 type(self.provider), "get_base_url", lambda _self: "http://127.0.0.1:9"
@@ -164,10 +171,19 @@ class TestProviderConfiguration(ClockStripeCommon):
         self.assertTrue(secret.startswith("whsec_"))
         endpoint = self.provider.clock_stripe_webhook_endpoint_id
         self.assertTrue(endpoint)
-        # Registering again replaces the hook on localstripe (same id).
+        self.assertEqual(
+            self.stripe.v1.webhook_endpoints.retrieve(endpoint).url,
+            "http://127.0.0.1:9/payment/clock_stripe/webhook",
+        )
+        # Registering again replaces the endpoint: the old one is deleted, or
+        # Stripe would send every event twice.
         self.provider.action_clock_stripe_register_webhook()
         self.assertNotEqual(self.provider.sudo().clock_stripe_webhook_secret, secret)
-        self.assertEqual(self.provider.clock_stripe_webhook_endpoint_id, endpoint)
+        new_endpoint = self.provider.clock_stripe_webhook_endpoint_id
+        self.assertNotEqual(new_endpoint, endpoint)
+        listed = self.stripe.v1.webhook_endpoints.list().data
+        self.assertIn(new_endpoint, [e.id for e in listed])
+        self.assertNotIn(endpoint, [e.id for e in listed])
 
     def test_alternative_methods_are_offered(self):
         ideal = self.env.ref("payment.payment_method_ideal")
@@ -183,7 +199,7 @@ class TestProviderConfiguration(ClockStripeCommon):
             )
         )
         self.assertEqual(values["publishable_key"], PUBLISHABLE_KEY)
-        self.assertTrue(values["stripe_js_url"].startswith(LOCALSTRIPE_URL))
+        self.assertTrue(values["stripe_js_url"].startswith(STRIPE_DOUBLE_URL))
         self.assertEqual(values["supported_brands"], ["visa"])
         self.assertTrue(values["is_card"])
         self.assertEqual(values["billing_details"]["address"]["country"], "BE")

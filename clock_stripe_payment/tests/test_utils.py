@@ -100,12 +100,12 @@ class TestKeys(BaseCase):
         self.assertEqual(masked, "sk_test_…ijkl")
         self.assertNotIn("abcdefgh", masked)
 
-    def test_stripe_double_is_any_other_host(self):
-        self.assertFalse(utils.is_stripe_double("https://api.stripe.com"))
-        self.assertFalse(utils.is_stripe_double("https://api.stripe.com/"))
-        self.assertFalse(utils.is_stripe_double(""))
-        self.assertTrue(utils.is_stripe_double("http://127.0.0.1:8420"))
-        self.assertTrue(utils.is_stripe_double("https://api.stripe.com.evil.test"))
+    def test_api_base_is_stripes_when_empty(self):
+        self.assertEqual(utils.normalize_api_base(""), "https://api.stripe.com")
+        self.assertEqual(
+            utils.normalize_api_base(" http://127.0.0.1:8420/ "),
+            "http://127.0.0.1:8420",
+        )
 
 
 @tagged("post_install", "-at_install")

@@ -7,17 +7,15 @@ import paymentForm from "@payment/js/payment_form";
 
 const PROVIDER_CODE = "clock_stripe";
 const DEFAULT_STRIPE_JS_URL = "https://js.stripe.com/v3/";
-const STRIPE_JS_HOST = "js.stripe.com";
 const CONFIRM_ROUTE = "/payment/clock_stripe/confirm";
 const FAILED_STATES = ["error", "cancel"];
-const stripeDoublePromises = new Map(); // Stripe.js URL of a Stripe double -> its loading.
 
 /**
  * Card form of the "Stripe (hotel)" provider (`clock_stripe`).
  *
  * The card is typed into Stripe.js' Card Element (Stripe's own fields: the number never reaches
- * Odoo). The flow only uses the Stripe.js calls that both Stripe and localstripe's Stripe.js mock
- * implement:
+ * Odoo). The flow only uses the Stripe.js calls that Stripe.js has had for long, so that a
+ * stand-in for Stripe.js in tests runs it too:
  *
  * 1. `stripe.confirmCardSetup(setupIntentSecret, {payment_method: {card, billing_details}})`
  *    turns the typed card into a payment method, on the SetupIntent the server created for the
@@ -100,18 +98,12 @@ paymentForm.include({
      * @return {void}
      */
     _clockStripeOnCardChange(entry, event) {
-        if (event) {
-            entry.state = {
-                complete: Boolean(event.complete),
-                empty: Boolean(event.empty),
-                error: event.error || null,
-                brand: event.brand || "unknown",
-            };
-        } else {
-            // localstripe's mock calls its listeners without an event: it does not validate
-            // the card, the server does.
-            entry.state = { complete: true, empty: false, error: null, brand: "unknown" };
-        }
+        entry.state = {
+            complete: Boolean(event.complete),
+            empty: Boolean(event.empty),
+            error: event.error || null,
+            brand: event.brand || "unknown",
+        };
         const errorEl = entry.formEl.querySelector('[name="o_clock_stripe_card_error"]');
         if (errorEl) {
             const message = this._clockStripeGetCardProblem(entry, false);
@@ -362,7 +354,7 @@ paymentForm.include({
      *
      * @private
      * @param {string} publishableKey - The provider's publishable key.
-     * @param {string} [url] - The Stripe.js URL (Stripe's, or a Stripe double's mock).
+     * @param {string} [url] - The provider's Stripe.js URL (Stripe's by default).
      * @return {object} The Stripe.js object.
      */
     async _clockStripeGetStripe(publishableKey, url) {
@@ -465,52 +457,17 @@ paymentForm.include({
 /**
  * Load Stripe.js from `url`, once per page.
  *
- * Stripe's own Stripe.js is loaded as a script, and reused when the page already has it (e.g.,
- * Odoo's own Stripe provider loads it on every payment form): it must never be loaded twice.
- *
- * Any other URL is a Stripe double's Stripe.js (localstripe's mock, for tests and demos). That
- * script declares top-level globals (`class Element`, ...) which, in a page's global scope, shadow
- * the DOM's `Element` for every other script and break Odoo's Owl components (dialogs stop
- * rendering). It is therefore evaluated in a function scope, with `document.currentScript`
- * answering its own URL (it derives its API address from it); it still defines `window.Stripe`.
+ * The payment form's template already puts the provider's Stripe.js in the page, and Odoo's own
+ * Stripe provider may have loaded Stripe's: it must never be loaded twice.
  *
  * @param {string} url - The absolute Stripe.js URL.
  * @return {Promise<void>}
  */
 function loadStripeJS(url) {
-    if (new URL(url).hostname === STRIPE_JS_HOST) {
-        const loaded = [...document.querySelectorAll("script[src]")].some(
-            (script) => script.src === url,
-        );
-        return loaded && window.Stripe ? Promise.resolve() : loadJS(url);
-    }
-    if (!stripeDoublePromises.has(url)) {
-        const promise = fetch(url)
-            .then((response) => {
-                if (!response.ok) {
-                    throw new Error(_t("Stripe.js could not be loaded from %s.", url));
-                }
-                return response.text();
-            })
-            .then((source) => {
-                const scopedDocument = new Proxy(document, {
-                    get(target, property) {
-                        if (property === "currentScript") {
-                            return { src: url };
-                        }
-                        const value = Reflect.get(target, property, target);
-                        return typeof value === "function" ? value.bind(target) : value;
-                    },
-                });
-                new Function("document", source)(scopedDocument);
-            })
-            .catch((error) => {
-                stripeDoublePromises.delete(url);
-                throw error;
-            });
-        stripeDoublePromises.set(url, promise);
-    }
-    return stripeDoublePromises.get(url);
+    const loaded = [...document.querySelectorAll("script[src]")].some(
+        (script) => script.src === url,
+    );
+    return loaded && window.Stripe ? Promise.resolve() : loadJS(url);
 }
 
 /**
