@@ -135,7 +135,7 @@ def open_registry(args, modules):
     return registry
 
 
-def check_localstripe(url):
+def check_stripe_double(url):
     import requests
 
     try:
@@ -144,8 +144,8 @@ def check_localstripe(url):
         ).raise_for_status()
     except requests.RequestException as exc:
         sys.exit(
-            f"localstripe does not answer at {url} ({exc}). Start it with "
-            "`localstripe --port 8420 --from-scratch &` or pass --localstripe."
+            f"The Stripe double does not answer at {url} ({exc}). Start it with "
+            "`python3 -m stripe_double --port 8420 &` or pass --localstripe."
         )
 
 

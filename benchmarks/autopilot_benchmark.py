@@ -36,7 +36,7 @@
 
 Usage::
 
-    localstripe --port 8420 --from-scratch &
+    python3 -m stripe_double --port 8420 &  # localstripe behind the adapter
     python3 benchmarks/autopilot_benchmark.py --db autopilot_bench --create --drop \\
         --localstripe http://127.0.0.1:8420
 
@@ -62,7 +62,7 @@ import stripe_benchmark
 from _common import (
     Meter,
     add_odoo_arguments,
-    check_localstripe,
+    check_stripe_double,
     complete_args,
     drop_database,
     open_registry,
@@ -645,7 +645,7 @@ def main():
     args = parse_args()
     from odoo import SUPERUSER_ID, api
 
-    check_localstripe(args.localstripe)
+    check_stripe_double(args.localstripe)
     try:
         registry = open_registry(args, MODULES)
         started = time.perf_counter()

@@ -56,7 +56,7 @@ Usage
 -----
 ::
 
-    localstripe --port 8420 --from-scratch &
+    python3 -m stripe_double --port 8420 &  # localstripe behind the adapter
     python3 benchmarks/stripe_benchmark.py --db stripe_bench --create --drop \\
         --localstripe http://127.0.0.1:8420
 
@@ -93,7 +93,7 @@ from _common import (
     REPO_ROOT,
     Meter,
     add_odoo_arguments,
-    check_localstripe,
+    check_stripe_double,
     complete_args,
     drop_database,
     median_mean,
@@ -891,7 +891,7 @@ def main():
     args = parse_args()
     import odoo
 
-    check_localstripe(args.localstripe)
+    check_stripe_double(args.localstripe)
     try:
         registry = open_registry(args, MODULES)
         bench = Benchmark(args, registry)

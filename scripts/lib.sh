@@ -53,6 +53,18 @@ EOF
 # shellcheck disable=SC2034  # used by the scripts that source this file
 ODOO_CMD=(env TZ=UTC "$PY" -c 'import sys; sys.argv[0] = "odoo"; import odoo.cli; sys.exit(odoo.cli.main())')
 
+# The same, with the Stripe contract check (stripe_double/contract.py) on every request the
+# process hands to the stripe SDK; the JSON report is written to REPORT at exit.
+# Usage: "${ODOO_CONTRACT_CMD[@]}" REPORT [odoo options...]
+# shellcheck disable=SC2034
+ODOO_CONTRACT_CMD=(env TZ=UTC PYTHONPATH="$CLOCK_ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PY" -c '
+import sys
+from stripe_double import contract
+contract.install(sys.argv.pop(1))
+sys.argv[0] = "odoo"
+import odoo.cli
+sys.exit(odoo.cli.main())')
+
 # --addons-path value: Odoo's own addons folders (a pip/tarball install keeps them in
 # odoo/addons, a git checkout also has <checkout>/addons), then this repository.
 odoo_addons_path() {
@@ -117,8 +129,8 @@ free_port() {
     "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# 0 when localstripe answers GET /v1/customers with 200 at the given base URL.
-localstripe_ready() {
+# 0 when the Stripe double answers GET /v1/customers with 200 at the given base URL.
+stripe_double_ready() {
     "$PY" - "$1" <<'EOF'
 import base64
 import sys
@@ -141,24 +153,26 @@ port_busy() {
     "$PY" -c 'import socket, sys; s = socket.socket(); s.settimeout(1); sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
 }
 
-# start_localstripe PORT LOGFILE: starts `localstripe --port PORT --from-scratch`, waits until it
-# answers, sets LOCALSTRIPE_PID. localstripe listens on all interfaces and pickles its state to
-# /tmp/localstripe.pickle (shared by every instance: hence --from-scratch).
-start_localstripe() {
+# start_stripe_double PORT LOGFILE [OPTIONS...]: starts the Stripe double (localstripe behind the
+# adapter of stripe_double/, listening on 127.0.0.1:PORT, in memory unless --store FILE is given),
+# waits until it answers, sets STRIPE_DOUBLE_PID.
+start_stripe_double() {
     local port="$1" logfile="$2"
+    shift 2
     "$PY" -c 'import localstripe' 2>/dev/null \
         || die "localstripe is not installed for '$PY': $PY -m pip install -r requirements-dev.txt"
-    "$PY" -m localstripe --port "$port" --from-scratch >"$logfile" 2>&1 &
-    LOCALSTRIPE_PID=$!
+    PYTHONPATH="$CLOCK_ROOT${PYTHONPATH:+:$PYTHONPATH}" \
+        "$PY" -m stripe_double --port "$port" "$@" >"$logfile" 2>&1 &
+    STRIPE_DOUBLE_PID=$!
     for _ in $(seq 1 100); do
-        if localstripe_ready "http://127.0.0.1:$port"; then
+        if stripe_double_ready "http://127.0.0.1:$port"; then
             return 0
         fi
-        kill -0 "$LOCALSTRIPE_PID" 2>/dev/null || break
+        kill -0 "$STRIPE_DOUBLE_PID" 2>/dev/null || break
         sleep 0.2
     done
     cat "$logfile" >&2 || true
-    die "localstripe did not start on port $port"
+    die "the Stripe double did not start on port $port"
 }
 
 # stop_pid PID [NAME]: SIGTERM, then SIGKILL after 15 s.
