@@ -4,3 +4,4 @@ from . import test_security
 from . import test_booking_engine
 from . import test_portal
 from . import test_tour
+from . import test_accessibility

@@ -1,18 +1,5 @@
 import {registry} from "@web/core/registry";
-
-/**
- * An ISO date (yyyy-mm-dd) `days` days from today, in the browser's time zone.
- *
- * @param {Number} days
- * @returns {String}
- */
-function isoDateIn(days) {
-    const date = new Date();
-    date.setDate(date.getDate() + days);
-    const month = String(date.getMonth() + 1).padStart(2, "0");
-    const day = String(date.getDate()).padStart(2, "0");
-    return `${date.getFullYear()}-${month}-${day}`;
-}
+import {searchRooms} from "@clock_pms/../tests/tours/booking_steps";
 
 /**
  * A guest books the "Tour Suite" for two nights on the booking engine and lands on
@@ -22,30 +9,7 @@ function isoDateIn(days) {
 registry.category("web_tour.tours").add("clock_pms_book_room", {
     url: "/book",
     steps: () => [
-        {
-            content: "Choose the arrival date",
-            trigger: "#clock_booking_arrival",
-            run() {
-                this.anchor.value = isoDateIn(10);
-            },
-        },
-        {
-            content: "Choose the departure date",
-            trigger: "#clock_booking_departure",
-            run() {
-                this.anchor.value = isoDateIn(12);
-            },
-        },
-        {
-            content: "Two guests",
-            trigger: "#clock_booking_guests",
-            run: "edit 2",
-        },
-        {
-            content: "Look for rooms",
-            trigger: "#clock_booking_search",
-            run: "click",
-        },
+        ...searchRooms(),
         {
             content: "The suite is offered for two nights",
             trigger: "#clock_booking_offers h2:contains('2 nights')",

@@ -2,6 +2,7 @@
 
 import {registry} from "@web/core/registry";
 import {
+    bookCardDouble,
     CARD_INPUT,
     fillCard as fillCardSteps,
     SUBMIT_BUTTON,
@@ -31,26 +32,7 @@ function fillCard(number) {
  */
 function bookToCardStep() {
     return [
-        {
-            content: "Book the card double",
-            trigger: ".clock_booking_offer:contains('Card Double') button[type=submit]",
-            run: "click",
-        },
-        {
-            content: "Give the guest's name",
-            trigger: "#clock_booking_name",
-            run: "edit Card Guest",
-        },
-        {
-            content: "Give the guest's e-mail",
-            trigger: "#clock_booking_email",
-            run: "edit card.guest@example.com",
-        },
-        {
-            content: "Go to the summary",
-            trigger: "#clock_booking_to_summary",
-            run: "click",
-        },
+        ...bookCardDouble(),
         {
             content: "The summary announces the card step",
             trigger: ".clock_booking_card_notice",

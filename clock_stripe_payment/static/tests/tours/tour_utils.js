@@ -70,3 +70,33 @@ export function submit() {
         },
     ];
 }
+
+/**
+ * Steps from the room offers to the booking's summary: book the "Card Double" as Card Guest.
+ *
+ * @returns {Object[]} The tour steps.
+ */
+export function bookCardDouble() {
+    return [
+        {
+            content: "Book the card double",
+            trigger: ".clock_booking_offer:contains('Card Double') button[type=submit]",
+            run: "click",
+        },
+        {
+            content: "Give the guest's name",
+            trigger: "#clock_booking_name",
+            run: "edit Card Guest",
+        },
+        {
+            content: "Give the guest's e-mail",
+            trigger: "#clock_booking_email",
+            run: "edit card.guest@example.com",
+        },
+        {
+            content: "Go to the summary",
+            trigger: "#clock_booking_to_summary",
+            run: "click",
+        },
+    ];
+}
