@@ -2,6 +2,7 @@
 """The card form flows (pay now, hold, save card), card rules, declines, 3-D Secure."""
 
 import logging
+from unittest.mock import patch
 
 import stripe
 
@@ -11,6 +12,7 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .. import const
+from ..stripe_api import ClockStripeError
 from .common import (
     BILLING,
     CARD_3DS,
@@ -87,6 +89,29 @@ class TestCardForm(ClockStripeCommon):
         # The guest did not ask to keep the card: it is detached after the payment.
         card = self._stripe_pm(tx.clock_stripe_payment_method_ref)
         self.assertFalse(card.get("customer"))
+
+    def test_an_unreadable_answer_marks_nothing_paid(self):
+        """Stripe's answer to the charge lacks its status: the guest gets a clear
+        error and the transaction is not taken for paid."""
+        tx = self._clock_tx()
+        setup_intent_id = self._confirm_card_setup(tx)
+        create = stripe.PaymentIntentService.create
+
+        def without_status(service, params, options=None):
+            answer = create(service, params, options).to_dict()
+            del answer["status"]
+            return answer
+
+        with (
+            patch.object(stripe.PaymentIntentService, "create", without_status),
+            mute_logger(*MUTE),
+            self.assertRaisesRegex(
+                ClockStripeError, r"answer could not be read \(status missing\)"
+            ),
+        ):
+            tx._clock_stripe_confirm_from_browser(setup_intent_id=setup_intent_id)
+        self.assertEqual(tx.state, "draft")
+        self.assertFalse(tx.token_id)
 
     def test_pay_now_and_keep_the_card(self):
         tx = self._clock_tx(amount=80.0, tokenize=True)
