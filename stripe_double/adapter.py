@@ -5,6 +5,8 @@
 * routes for what localstripe lacks (account, webhook endpoints, Checkout, the
   hosted-page stand-in);
 * Stripe.js as a page expects it (:mod:`.stripe_js`);
+* the fault point (:mod:`.faults`), outermost: network and server faults that
+  tests ask for, per request;
 * a middleware, innermost (after localstripe's auth), that for ``/v1/`` requests:
 
   * honours ``Idempotency-Key`` (replay, or ``idempotency_error``);
@@ -24,7 +26,15 @@ from aiohttp import web
 from localstripe import server
 from localstripe.errors import UserError
 
-from . import DEFAULT_ACCOUNT_ID, account, checkout, payments, shapes, stripe_js
+from . import (
+    DEFAULT_ACCOUNT_ID,
+    account,
+    checkout,
+    faults,
+    payments,
+    shapes,
+    stripe_js,
+)
 from .errors import StripeError
 
 API_ROUTES = payments.ROUTES + account.ROUTES + checkout.ROUTES
@@ -118,6 +128,7 @@ async def endive_middleware(request, handler):
     if request.method == "DELETE" and request.path == "/_config/data":
         response = await handler(request)
         request.app[IDEMPOTENCY].clear()
+        faults.clear_all(request.app)
         return response
     if not request.path.startswith("/v1/"):
         return await handler(request)
@@ -159,3 +170,4 @@ def install(app=server.app, account_id=DEFAULT_ACCOUNT_ID):
     app.middlewares[auth] = _auth_except_hosted_page(server.auth_middleware)
     app.middlewares.append(endive_middleware)
     app.middlewares.insert(0, stripe_js.serve)
+    faults.install(app)

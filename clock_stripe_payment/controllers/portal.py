@@ -107,7 +107,7 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
     ):
         booking_sudo = self._clock_check_booking(booking_id, access_token)
         folio_sudo = self._clock_check_folio(booking_sudo, folio_id)
-        balance = folio_sudo.balance
+        balance = folio_sudo._clock_get_payable_balance()
         if (
             float_compare(
                 balance, 0.0, precision_rounding=folio_sudo.currency_id.rounding
@@ -287,9 +287,10 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
     @staticmethod
     def _clock_check_folio_amount(folio_sudo, amount):
         """The part of the balance the guest asked to pay: more than zero and never
-        more than the balance (recomputed now)."""
+        more than the balance (recomputed now, less the payments not posted
+        yet)."""
         currency = folio_sudo.currency_id
-        balance = folio_sudo.balance
+        balance = folio_sudo._clock_get_payable_balance()
         if (
             amount is None
             or float_compare(amount, 0.0, precision_rounding=currency.rounding) <= 0

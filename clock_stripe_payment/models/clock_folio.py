@@ -33,6 +33,22 @@ class ClockFolio(models.Model):
                 folio.reservation_id._clock_to_currency(tx, tx.amount) for tx in holds
             )
 
+    def _clock_get_payable_balance(self):
+        """What may still be taken on the folio: its balance less the payments
+        done or under way that are not posted to it yet (see
+        ``payment.transaction._clock_filter_unposted_payments``). The amount a
+        guest may pay, the staff's default charge and the Autopilot's "folio
+        balance" all start from it, so that nothing is taken twice."""
+        self.ensure_one()
+        folio = self.sudo()
+        booking = folio.reservation_id
+        candidates = folio.transaction_ids | booking.transaction_ids
+        unposted = candidates._clock_filter_unposted_payments().filtered(
+            lambda tx: tx._clock_get_folio() == folio
+        )
+        in_flight = sum(booking._clock_to_currency(tx, tx.amount) for tx in unposted)
+        return folio.currency_id.round(folio.balance - in_flight)
+
     def _clock_wizard_action(self, method):
         self.ensure_one()
         action = getattr(self.reservation_id, method)()

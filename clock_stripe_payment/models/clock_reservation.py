@@ -255,17 +255,24 @@ class ClockReservation(models.Model):
         return self.folio_ids.filtered(lambda folio: not folio.hide_on_portal)
 
     def _clock_get_balance(self, include_hidden=False):
-        """What the guest still owes on the booking's folios.
+        """What the guest still owes on the booking's folios, less the payments
+        done or under way that are not posted yet (the folios'
+        ``_clock_get_payable_balance``).
 
         :param bool include_hidden: count the folios hidden from MyBooking too
         :return: the balance of the visible folios (all folios with
-            ``include_hidden``); before the booking has a folio, its price
+            ``include_hidden``); before the booking has a folio, its price less
+            the payments under way
         """
         self.ensure_one()
         if not self.folio_ids:
-            return self.balance
+            unposted = self.sudo().transaction_ids._clock_filter_unposted_payments()
+            in_flight = sum(self._clock_to_currency(tx, tx.amount) for tx in unposted)
+            return self.currency_id.round(self.balance - in_flight)
         folios = self.folio_ids if include_hidden else self._clock_get_visible_folios()
-        return self.currency_id.round(sum(folios.mapped("balance")))
+        return self.currency_id.round(
+            sum(folio._clock_get_payable_balance() for folio in folios)
+        )
 
     def _clock_get_default_folio(self):
         """The folio a payment without an explicit folio is posted to."""

@@ -23,6 +23,9 @@ STATUS_ROUTE = "/payment/status"
 # Operations whose transactions carry money at Stripe (a PaymentIntent).
 PAYMENT_OPERATIONS = ("online_direct", "online_token", "offline", "online_redirect")
 CARD_ERROR_KINDS = ("card", "authentication_required")
+# Stripe error kinds after which the outcome of a request is not known (the
+# request may or may not have been applied): never a decline.
+ANSWER_LOST_KINDS = ("connection", "api", "rate_limit", "bad_answer")
 
 
 class PaymentTransaction(models.Model):
@@ -810,6 +813,17 @@ class PaymentTransaction(models.Model):
             if error.kind in CARD_ERROR_KINDS:
                 self._clock_stripe_apply_card_error(error)
                 return
+            if off_session and error.kind in ANSWER_LOST_KINDS:
+                # No answer (timeout, connection lost, Stripe down or busy): not
+                # a decline. The card may or may not have been charged; the
+                # transaction stays a draft, to be resolved with Stripe and sent
+                # again with the same idempotency key if Stripe never got it.
+                self.state_message = _(
+                    "No answer from Stripe (%s). The payment is checked with "
+                    "Stripe before anything else is tried.",
+                    error,
+                )
+                return
             if off_session:
                 self._set_error(str(error))
                 return
@@ -1417,7 +1431,29 @@ class PaymentTransaction(models.Model):
                     "event_type": event_type,
                 },
             )
+        self._clock_stripe_post_process_event()
         return "processed", ""
+
+    def _clock_stripe_post_process_event(self):
+        """Post what a webhook just settled (folio line, ``account.payment``) at
+        once, as Odoo's own operations do: a payment confirmed only by Stripe
+        (a hold captured in the Dashboard...) has no browser to wait for.
+
+        The payment, its captures and its refunds are looked at. A failure here
+        does not undo the event: payment's post-processing cron tries again.
+        """
+        self.ensure_one()
+        root = self._clock_stripe_payment_root()
+        family = self | root | root.child_transaction_ids
+        family |= family.child_transaction_ids
+        try:
+            with self.env.cr.savepoint():
+                family._clock_post_process_now()
+        except Exception:
+            _logger.exception(
+                "post-processing of %s after a webhook failed; the cron retries it",
+                self.reference,
+            )
 
     def _clock_stripe_sync_refunds(self, charge):
         """Record the refunds of a charge that Odoo does not know yet (made in the
@@ -1588,6 +1624,26 @@ class PaymentTransaction(models.Model):
             )
         )
 
+    def _clock_filter_unposted_payments(self):
+        """Payments that are, or may be, money taken but not on a folio yet:
+        confirmed and not posted, pending, authorized to be charged (not a hold),
+        or a card-on-file charge sent without a known outcome (a draft
+        ``offline`` transaction). A hold is no payment."""
+        return self.filtered(
+            lambda tx: tx.operation not in ("validation", "refund")
+            and tx.amount > 0
+            and not tx.clock_folio_line_ids
+            and (
+                tx.state in ("pending", "done")
+                or (tx.state == "authorized" and not tx.clock_stripe_capture_manually)
+                or (tx.state == "draft" and tx.operation == "offline")
+            )
+            and not tx.child_transaction_ids.filtered(
+                lambda child, t=tx: child.operation == t.operation
+                and child.state in ("done", "cancel")
+            )
+        )
+
     def _clock_get_remaining_hold(self):
         """What is still held on an authorized transaction."""
         self.ensure_one()
@@ -1640,10 +1696,9 @@ class PaymentTransaction(models.Model):
 
         A timeout or a connection error after the request left is not a decline:
         the card may have been charged. On an ``offline`` payment the Stripe
-        (hotel) provider then puts the transaction in error without any Stripe
-        status; a draft transaction that is not waiting for the guest is in the
-        same situation. Either way the provider must be asked before anything
-        else is tried.
+        (hotel) provider then leaves the transaction a draft without any Stripe
+        status (older versions put it in error: treated alike). Either way the
+        provider must be asked before anything else is tried.
         """
         self.ensure_one()
         if self.provider_code != const.PROVIDER_CODE:

@@ -293,6 +293,26 @@ class ClockStripeMixin:
         header = utils.webhook_signature_header(payload, secret, timestamp=timestamp)
         return payload, header
 
+    # === Faults of the Stripe double (stripe_double/faults.py) === #
+
+    def _stripe_fault(self, kind, method, path, **options):
+        """Make the double fail the next request matching ``method`` and ``path``
+        (an ``fnmatch`` pattern): ``lose_answer``, ``reset``, ``http_500``,
+        ``http_429`` (``retry_after``) or ``slow`` (``delay``); ``nth`` and
+        ``times`` choose which matching requests. The SDK retries a lost answer
+        and a 500 ``const.MAX_NETWORK_RETRIES`` times: ``times`` covers them.
+        The faults left are dropped at the end of the test."""
+        response = requests.post(
+            f"{STRIPE_DOUBLE_URL}/_config/faults",
+            json={"kind": kind, "method": method, "path": path, **options},
+            timeout=10,
+        )
+        response.raise_for_status()
+        self.addCleanup(
+            requests.delete, f"{STRIPE_DOUBLE_URL}/_config/faults", timeout=10
+        )
+        return response.json()
+
 
 class ClockStripeCommon(ClockStripeMixin, PaymentCommon):
     @classmethod

@@ -60,7 +60,7 @@ class ClockChargeWizard(models.TransientModel):
     def _compute_balance(self):
         for wizard in self:
             wizard.balance = (
-                wizard.folio_id.balance
+                wizard.folio_id._origin._clock_get_payable_balance()
                 if wizard.folio_id
                 else wizard.reservation_id._clock_get_balance(include_hidden=True)
             )

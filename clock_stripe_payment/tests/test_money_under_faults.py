@@ -1,0 +1,180 @@
+"""Money exactly once under faults (issue 9): Stripe unreachable during an
+Autopilot charge is no decline, balances count the payments not posted yet, and a
+payment confirmed by a webhook is posted at once. The faults are the Stripe
+double's fault point (``_stripe_fault``)."""
+
+from datetime import timedelta
+
+from odoo.exceptions import ValidationError
+from odoo.tests import JsonRpcException, tagged
+from odoo.tools import mute_logger
+
+from .. import const
+from ..controllers.portal import HotelPaymentPortal
+from .autopilot_common import AutopilotStripeCommon
+from .hotel_common import MUTE, HotelPaymentHttpCommon
+
+#: Every attempt of one SDK call: the first and the SDK's network retries.
+ALL_ATTEMPTS = const.MAX_NETWORK_RETRIES + 1
+CREATE_PATH = "/v1/payment_intents"
+
+
+@tagged("post_install", "-at_install")
+class TestAutopilotOutage(AutopilotStripeCommon):
+    """Stripe unreachable while the Autopilot charges: the run's outcome is
+    unknown, never a decline, until Stripe says what it received."""
+
+    def _intents_of(self, tx):
+        intents = self.stripe.v1.payment_intents.list(params={"limit": 100})
+        return [
+            pi
+            for pi in intents.to_dict()["data"]
+            if (pi.get("metadata") or {}).get("odoo_reference") == tx.reference
+        ]
+
+    def _charge_task(self):
+        return self._create_task(
+            mode="before_arrival",
+            offset_hours=168,
+            operation="charge",
+            amount_basis="balance",
+            failure_template_id=self.env.ref(
+                "clock_stripe_payment.clock_autopilot_mail_template_failure"
+            ).id,
+        )
+
+    def _update_card_mails(self, booking):
+        return booking.message_ids.filtered(
+            lambda m: "please update your card" in (m.subject or "")
+        )
+
+    def _assert_outcome_unknown(self, run, booking):
+        tx = run.transaction_id
+        self.assertEqual(run.state, "unknown")
+        self.assertFalse(run.failure_kind)
+        self.assertEqual(tx.state, "draft", "an outage is no decline")
+        self.assertNotIn("declined", (tx.state_message or "").lower())
+        self.assertNotIn("declined", (run.message or "").lower())
+        self.assertFalse(self._update_card_mails(booking))
+
+    def _assert_charged_once(self, run, booking):
+        tx = run.transaction_id
+        self.assertEqual(run.state, "done")
+        self.assertEqual(tx.state, "done")
+        self.assertEqual(len(run.transaction_ids), 1)
+        self.assertEqual(len(self._intents_of(tx)), 1, "charged once at Stripe")
+        lines = booking.folio_ids.line_ids.filtered(lambda x: x.kind == "payment")
+        self.assertEqual(lines.mapped("amount"), [200.0])
+        self.assertFalse(self._update_card_mails(booking))
+
+    @mute_logger(*MUTE)
+    def test_answer_lost_after_stripe_charged_is_reconciled_once(self):
+        booking = self._stay(arrival_in=2)
+        self._add_card(booking)
+        task = self._charge_task()
+        self._stripe_fault("lose_answer", "POST", CREATE_PATH, times=ALL_ATTEMPTS)
+        self._run_cron()
+        run = self._run_of(task, booking)
+        self._assert_outcome_unknown(run, booking)
+        self.assertEqual(
+            len(self._intents_of(run.transaction_id)), 1, "the double applied it once"
+        )
+        self._run_cron(self.now + timedelta(minutes=15))
+        self._assert_charged_once(run, booking)
+
+    @mute_logger(*MUTE)
+    def test_connection_reset_before_stripe_is_sent_again_with_the_same_key(self):
+        booking = self._stay(arrival_in=2)
+        self._add_card(booking)
+        task = self._charge_task()
+        self._stripe_fault("reset", "POST", CREATE_PATH, times=ALL_ATTEMPTS)
+        with self._spy_stripe() as calls:
+            self._run_cron()
+            run = self._run_of(task, booking)
+            tx = run.transaction_id
+            self._assert_outcome_unknown(run, booking)
+            self.assertFalse(self._intents_of(tx), "Stripe never received it")
+            self._run_cron(self.now + timedelta(minutes=15))
+        self._assert_charged_once(run, booking)
+        creates = [
+            call
+            for call in calls
+            if call["method"] == "POST" and call["path"] == CREATE_PATH
+        ]
+        self.assertGreaterEqual(len(creates), 2)
+        self.assertEqual(
+            {call["headers"].get("Idempotency-Key") for call in creates},
+            {self._expected_key(tx.reference, const.OPERATION_PAYMENT)},
+        )
+
+    @mute_logger(*MUTE)
+    def test_stripe_failing_or_busy_is_no_decline(self):
+        booking = self._stay(arrival_in=2)
+        token = self._add_card(booking)
+        for kind, times in (("http_500", ALL_ATTEMPTS), ("http_429", 1)):
+            with self.subTest(kind=kind):
+                self._stripe_fault(kind, "POST", CREATE_PATH, times=times)
+                tx = booking._clock_charge(token, 10.0)
+                self.assertEqual(tx.state, "draft")
+                self.assertFalse(tx.provider_reference)
+                self.assertTrue(tx._autopilot_answer_lost())
+                self.assertFalse(self._intents_of(tx))
+
+
+@tagged("post_install", "-at_install")
+class TestMoneyInFlight(HotelPaymentHttpCommon):
+    """What may be taken counts the payments not on the folio yet, and a
+    webhook-confirmed payment is on the folio at once."""
+
+    @mute_logger("odoo.http")
+    def test_second_card_on_file_payment_above_what_is_left_is_refused(self):
+        booking = self._booking(policy=self.policy_pay, nightly_price=90.0)
+        booking._portal_ensure_token()
+        folio = booking.folio_ids
+        self.assertEqual(folio.balance, 270.0)
+        token = self._card_on_file(booking)
+        route = f"/my/bookings/{booking.id}/folio/{folio.id}/transaction"
+        params = {
+            "provider_id": self.provider.id,
+            "payment_method_id": self.card_method.id,
+            "token_id": token.id,
+            "amount": 202.5,
+            "flow": "token",
+            "tokenization_requested": False,
+            "landing_route": "/my",
+            "is_validation": False,
+            "access_token": booking.access_token,
+        }
+        first = self.make_jsonrpc_request(route, params)
+        tx = self.env["payment.transaction"].search(
+            [("reference", "=", first["reference"])]
+        )
+        self.assertEqual(tx.state, "done")
+        with self._spy_stripe() as calls:
+            with self.assertRaises(JsonRpcException) as refused:
+                self.make_jsonrpc_request(route, params)
+        self.assertEqual(str(refused.exception), "odoo.exceptions.ValidationError")
+        with self.assertRaisesRegex(ValidationError, r"balance of 67\.5 "):
+            HotelPaymentPortal._clock_check_folio_amount(folio.sudo(), 202.5)
+        self.assertFalse(calls, "nothing is sent to Stripe")
+        self.assertEqual(
+            booking.transaction_ids.filtered(lambda t: t.amount == 202.5), tx
+        )
+
+    def test_hold_captured_in_the_dashboard_is_posted_at_once(self):
+        booking = self._booking(policy=self.policy_pay)
+        token = self._card_on_file(booking)
+        hold = booking._clock_charge(token, 150.0, hold=True)
+        self.assertEqual(hold.state, "authorized")
+        # Captured in Stripe's Dashboard: Odoo learns it from the webhook only.
+        self.stripe.v1.payment_intents.capture(hold.provider_reference)
+        intent = self._stripe_pi(hold.provider_reference)
+        response = self._post_webhook(self._event("payment_intent.succeeded", intent))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(hold.state, "done")
+        self.assertTrue(hold.is_post_processed, "no post-processing cron needed")
+        lines = booking.folio_ids.line_ids.filtered(lambda x: x.kind == "payment")
+        self.assertEqual(lines.payment_transaction_id, hold)
+        self.assertEqual(lines.amount, 150.0)
+        self.assertTrue(hold.payment_id)
+        self.assertEqual(booking.folio_ids.balance, 150.0)
