@@ -5,7 +5,7 @@ Every request this addon sends to Stripe goes through :class:`ClockStripeClient`
 which is built on the official SDK (``stripe.StripeClient``, ``client.v1.*``) with:
 
 * the API base URL of the provider (Stripe's by default; a setting, so that tests
-  and demos can point it at a local Stripe double);
+  and demos can point it at a local stand-in);
 * a timeout, network retries and the pinned API version (``const.API_VERSION``);
 * an explicit idempotency key, derived from the Odoo transaction reference and the
   operation (``utils.idempotency_key``), on every call that creates or changes money;
@@ -15,9 +15,8 @@ which is built on the official SDK (``stripe.StripeClient``, ``client.v1.*``) wi
   not dicts.
 
 **One request path.** Whatever the API base, the client sends the requests the
-pinned API version (``const.API_VERSION``) takes, and only those: no branch on where
-they go. What a test double lacks is made up for in the test tooling, outside the
-addon.
+pinned API version (``const.API_VERSION``) takes, and only those: it never branches
+on where they go.
 
 Secrets are never logged: only operation names, object ids and idempotency keys.
 """
