@@ -502,12 +502,22 @@ class ClockStripeClient:
             answer_fields=("id", "status", "amount"),
         )
 
-    def find_payment_intent(self, reference, customer_id=None, created_after=None):
+    def find_payment_intent(
+        self,
+        reference,
+        customer_id=None,
+        created_after=None,
+        amount=None,
+        currency=None,
+    ):
         """Return the PaymentIntent created for ``reference``, or None.
 
         Reconciliation of a transaction whose answer was lost (timeout, crash
         between Stripe's answer and the commit): the intent is found by the
-        reference in its metadata, then read back with its charge expanded.
+        reference in its metadata, then read back with its charge expanded. An
+        intent with that reference but another amount, currency or customer than
+        the transaction's is not the transaction's payment: it is ignored (with a
+        warning).
 
         The customer's intents created since ``created_after`` (a Unix timestamp)
         are listed; the Search API is not used, it may lag by a minute.
@@ -515,6 +525,8 @@ class ClockStripeClient:
         :param str reference: The Odoo transaction reference.
         :param str customer_id: The Stripe customer the intent was created for.
         :param int created_after: Unix time before which the intent cannot exist.
+        :param int amount: The amount of the intent, in minor units.
+        :param str currency: The currency code of the intent.
         :rtype: dict|None
         """
         params = {"limit": 100}
@@ -522,6 +534,11 @@ class ClockStripeClient:
             params["customer"] = customer_id
         if created_after:
             params["created"] = {"gte": int(created_after)}
+        expected = {
+            "amount": None if amount is None else int(amount),
+            "currency": currency and currency.lower(),
+            "customer": customer_id,
+        }
         for _page in range(50):  # At most 5000 intents: a bound, never reached.
             result = self._call(
                 "payment intent list",
@@ -532,8 +549,25 @@ class ClockStripeClient:
             intents = result["data"]
             for intent in intents:
                 metadata = intent.get("metadata") or {}
-                if metadata.get(const.METADATA_REFERENCE_KEY) == reference:
-                    return self.retrieve_payment_intent(intent["id"])
+                if metadata.get(const.METADATA_REFERENCE_KEY) != reference:
+                    continue
+                mismatches = {
+                    key: intent.get(key)
+                    for key, value in expected.items()
+                    if value is not None and intent.get(key) != value
+                }
+                if mismatches:
+                    _logger.warning(
+                        "PaymentIntent %s has the reference %s but not its %s "
+                        "(%s instead of %s): ignored",
+                        intent.get("id"),
+                        reference,
+                        ", ".join(mismatches),
+                        mismatches,
+                        {key: expected[key] for key in mismatches},
+                    )
+                    continue
+                return self.retrieve_payment_intent(intent["id"])
             if not result.get("has_more") or not intents:
                 return None
             params["starting_after"] = intents[-1]["id"]

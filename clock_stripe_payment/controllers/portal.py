@@ -85,6 +85,7 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
             mode="validation" if validation else "payment",
             transaction_route=f"/my/bookings/{booking_sudo.id}/guarantee/transaction",
             force_tokenization=True,
+            hold=policy.card_action == "hold" and not validation,
         )
         values.update(
             {
@@ -324,8 +325,12 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
         transaction_route,
         currency=None,
         force_tokenization=False,
+        hold=False,
     ):
-        """Rendering values of a card page (the payment form's context included)."""
+        """Rendering values of a card page (the payment form's context included).
+
+        :param bool hold: the page places a hold (else a payment is charged)
+        """
         partner_sudo = self._clock_partner(booking_sudo)
         company = booking_sudo.company_id
         currency = currency or booking_sudo.currency_id
@@ -398,6 +403,9 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
             "tokens_sudo": tokens_sudo,
             "availability_report": availability_report,
             "transaction_route": transaction_route,
+            # Read by the card form (inline form values), not the provider's
+            # "Capture Amount Manually".
+            "clock_stripe_capture_manually": bool(hold),
             "landing_route": booking_sudo.get_portal_url(),
             "access_token": access_token,
         }
@@ -445,6 +453,9 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
         partner_sudo = self._clock_partner(booking_sudo)
         values = {
             "clock_reservation_ids": [Command.set(booking_sudo.ids)],
+            # A guest payment is charged; only the hold variant of the guarantee
+            # asks for a hold (in ``custom_values``).
+            **request.env["payment.transaction"]._clock_get_hold_values(False),
             **custom_values,
         }
         if force_tokenization and flow in ("direct", "redirect") and not is_validation:

@@ -138,6 +138,19 @@ class ClockAutopilotRun(models.Model):
         ),
     ]
 
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_started(self):
+        """Only a planned run, which sent nothing, may be deleted: any other holds
+        the (task, booking) slot that keeps the task from acting twice on the
+        booking, and a running or unknown one holds money in flight."""
+        if any(run.state != "planned" for run in self):
+            raise UserError(
+                _(
+                    "Autopilot runs that started cannot be deleted: the task would "
+                    "act on the booking again. Only planned runs can be deleted."
+                )
+            )
+
     @api.depends("task_id", "reservation_id")
     def _compute_display_name(self):
         for run in self:
@@ -342,7 +355,8 @@ class ClockAutopilotRun(models.Model):
         elif run.operation == "release":
             run.write({"state": "running", "running_since": now})
             run._autopilot_commit()
-            run._autopilot_lock(("running",))
+            if not run._autopilot_lock(("running",)):
+                return True  # Another worker reconciles it: never act twice.
             run._autopilot_release(now)
         else:
             try:
@@ -366,7 +380,8 @@ class ClockAutopilotRun(models.Model):
             )
             # The run and its transaction reference exist before Stripe is called.
             run._autopilot_commit()
-            run._autopilot_lock(("running",))
+            if not run._autopilot_lock(("running",)):
+                return True  # Another worker reconciles it: never send twice.
             run._autopilot_send(now)
         run._autopilot_commit()
         return True

@@ -70,8 +70,9 @@ class ClockAutopilotTask(models.Model):
     sequence = fields.Integer(default=10)
     active = fields.Boolean(
         default=False,
+        copy=False,
         tracking=True,
-        help="A new task is inactive: preview it, then activate it.",
+        help="A new task (or a copy) is inactive: preview it, then activate it.",
     )
     activated_at = fields.Datetime(
         string="Activated On",
@@ -284,6 +285,7 @@ class ClockAutopilotTask(models.Model):
     trigger_description = fields.Char(
         string="When", compute="_compute_trigger_description"
     )
+    timezone_warning = fields.Char(compute="_compute_timezone_warning")
 
     _sql_constraints = [
         (
@@ -357,9 +359,39 @@ class ClockAutopilotTask(models.Model):
                 text = _("%(hours)s h after", hours=offset) if offset else _("at once")
             task.trigger_description = f"{modes[task.mode]}: {text}"
 
+    @api.depends("mode", "company_id.partner_id.tz")
+    def _compute_timezone_warning(self):
+        for task in self:
+            task.timezone_warning = task._autopilot_timezone_problem()
+
+    def _autopilot_timezone_problem(self):
+        """Why the task's 12:00 anchor cannot be placed, or False."""
+        self.ensure_one()
+        if self.mode not in autopilot.BEFORE_MODES or self.company_id.partner_id.tz:
+            return False
+        return _(
+            "%(hotel)s has no time zone: 12:00 on the arrival or departure day would "
+            "be 12:00 UTC. Set the time zone on the hotel's contact before activating "
+            "the task.",
+            hotel=self.company_id.name,
+        )
+
     # ------------------------------------------------------------------
     # Constraints
     # ------------------------------------------------------------------
+
+    @api.constrains("active", "mode", "company_id")
+    def _check_timezone(self):
+        for task in self:
+            problem = task.active and task._autopilot_timezone_problem()
+            if problem:
+                raise ValidationError(
+                    _(
+                        "Task %(task)s cannot be activated: %(problem)s",
+                        task=task.name,
+                        problem=problem,
+                    )
+                )
 
     @api.constrains("mode", "offset_hours")
     def _check_offset(self):

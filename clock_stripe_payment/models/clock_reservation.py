@@ -8,6 +8,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import float_compare, format_amount, format_datetime
 
 from .. import autopilot
+from ..stripe_api import ClockStripeError
 
 _logger = logging.getLogger(__name__)
 
@@ -329,7 +330,8 @@ class ClockReservation(models.Model):
         :param payment.token token: an active card on file of the booking
         :param float amount: the amount, in the folio's (booking's) currency
         :param clock.folio folio: the folio the payment goes to (default: the first
-            visible folio)
+            visible folio; required for a charge above its balance when the
+            booking has several folios)
         :param bool hold: authorize only (manual capture) instead of charging
         :return: the transaction (its ``state`` tells the outcome)
         :rtype: payment.transaction
@@ -369,6 +371,7 @@ class ClockReservation(models.Model):
         self._clock_check_payment_access()
         booking = self.sudo()
         token = token.sudo()
+        explicit_folio = bool(folio)
         folio = (folio or booking._clock_get_default_folio()).sudo()
         if folio and folio.reservation_id != booking:
             raise UserError(
@@ -380,6 +383,8 @@ class ClockReservation(models.Model):
             )
         currency = folio.currency_id or booking.currency_id
         booking._clock_check_amount(amount, currency)
+        if not explicit_folio and not hold:
+            booking._clock_check_single_folio_amount(folio, amount)
         if not token.exists() or not token.active:
             raise UserError(
                 _(
@@ -414,6 +419,31 @@ class ClockReservation(models.Model):
             **self.env["payment.transaction"]._clock_get_hold_values(hold),
         }
 
+    def _clock_check_single_folio_amount(self, folio, amount):
+        """Refuse to post to the default ``folio`` a payment larger than its
+        payable balance when the booking has other folios: the payment is posted
+        to one folio only, so the staff charge each folio separately.
+
+        :raise UserError: the amount spans several folios
+        """
+        self.ensure_one()
+        if len(self.folio_ids) < 2:
+            return
+        balance = folio._clock_get_payable_balance()
+        rounding = folio.currency_id.rounding
+        if float_compare(amount, balance, precision_rounding=rounding) > 0:
+            raise UserError(
+                _(
+                    "%(booking)s has several folios and a payment is posted to one "
+                    "of them: choose the folio to charge (%(amount)s is more than "
+                    "the balance of %(balance)s of %(folio)s).",
+                    booking=self.name,
+                    amount=format_amount(self.env, amount, folio.currency_id),
+                    balance=format_amount(self.env, balance, folio.currency_id),
+                    folio=folio.name,
+                )
+            )
+
     def _clock_release_holds(self, transactions=None):
         """Release (void) the booking's active holds.
 
@@ -446,7 +476,8 @@ class ClockReservation(models.Model):
         """Capture a hold of the booking, fully or partly (the rest is released).
 
         :param payment.transaction tx: an active hold of the booking
-        :param float amount: the amount to capture (default: the whole hold)
+        :param float amount: the amount to capture (``None``: the whole hold; an
+            empty or zero amount is refused)
         :return: the transaction that carries the captured payment (the hold
             itself, or its partial-capture child)
         :raise UserError: not an active hold, or an amount above the hold
@@ -463,7 +494,7 @@ class ClockReservation(models.Model):
                 )
             )
         remaining = tx._clock_get_remaining_hold()
-        amount = tx.currency_id.round(amount) if amount else remaining
+        amount = remaining if amount is None else tx.currency_id.round(amount or 0.0)
         self._clock_check_amount(amount, tx.currency_id)
         cmp = float_compare(
             amount, remaining, precision_rounding=tx.currency_id.rounding
@@ -492,7 +523,8 @@ class ClockReservation(models.Model):
         """Refund a card payment of the booking, fully or partly.
 
         :param payment.transaction tx: a confirmed payment of the booking
-        :param float amount: the amount to refund (default: all that is left)
+        :param float amount: the amount to refund (``None``: all that is left; an
+            empty or zero amount is refused)
         :return: the refund transaction
         :raise UserError: not a refundable payment, or an amount above what is left
         :raise AccessError: the user is not a hotel manager of the payments group
@@ -513,7 +545,7 @@ class ClockReservation(models.Model):
                 _("The provider %s cannot refund payments.", tx.provider_id.name)
             )
         refundable = tx._clock_get_refundable_amount()
-        amount = tx.currency_id.round(amount) if amount else refundable
+        amount = refundable if amount is None else tx.currency_id.round(amount or 0.0)
         self._clock_check_amount(amount, tx.currency_id)
         cmp = float_compare(
             amount, refundable, precision_rounding=tx.currency_id.rounding
@@ -940,7 +972,12 @@ class ClockReservation(models.Model):
     @api.model
     def _cron_clock_card_retention(self):
         """Archive the cards of bookings closed longer than the company's
-        retention; archiving a token detaches its card at the provider."""
+        retention; archiving a token detaches its card at the provider.
+
+        Each booking is committed on its own (as the Autopilot does), so that a
+        failure does not undo the cards already detached at the provider; a card
+        that could not be detached stays active and is tried again next run.
+        """
         now = fields.Datetime.now()
         bookings = self.sudo().search(
             [
@@ -950,35 +987,71 @@ class ClockReservation(models.Model):
         )
         archived = self.env["payment.token"]
         for booking in bookings:
-            days = booking.company_id.clock_card_retention_days
-            start = booking._clock_get_retention_start()
-            if days <= 0 or not start or start + timedelta(days=days) > now:
-                continue
-            if booking._clock_cards_still_needed():
-                continue
-            tokens = booking.card_ids.token_id.filtered("active")
-            tokens = tokens.filtered(
-                lambda token, b=booking: not token._clock_is_needed(exclude=b)
-            )
-            if not tokens:
-                continue
             try:
-                with self.env.cr.savepoint():
-                    tokens.write({"active": False})
+                tokens = booking._clock_retention_archive_cards(now)
             except Exception:
                 _logger.exception(
-                    "Card retention: could not archive the cards of %s", booking.name
+                    "Card retention: could not delete the cards of booking %s",
+                    booking.id,
+                )
+                self._clock_retention_rollback()
+                continue
+            self._clock_retention_commit()
+            archived |= tokens
+        return archived
+
+    def _clock_retention_archive_cards(self, now):
+        """Archive the booking's cards if its retention period is over.
+
+        :return: the archived tokens (payment.token)
+        """
+        self.ensure_one()
+        booking = self
+        archived = self.env["payment.token"]
+        days = booking.company_id.clock_card_retention_days
+        start = booking._clock_get_retention_start()
+        if days <= 0 or not start or start + timedelta(days=days) > now:
+            return archived
+        if booking._clock_cards_still_needed():
+            return archived
+        tokens = booking.card_ids.token_id.filtered("active")
+        tokens = tokens.filtered(
+            lambda token: not token._clock_is_needed(exclude=booking)
+        )
+        for token in tokens:
+            try:
+                with self.env.cr.savepoint():
+                    token.with_context(clock_stripe_detach_required=True).write(
+                        {"active": False}
+                    )
+            except ClockStripeError as error:
+                _logger.warning(
+                    "Card retention: could not detach token %s of %s at the "
+                    "provider, tried again next run: %s",
+                    token.id,
+                    booking.name,
+                    error.stripe_message or error,
                 )
                 continue
-            archived |= tokens
+            archived |= token
+        if archived:
             booking.message_post(
                 body=Markup("%s<br/>%s")
                 % (
                     _("Card retention: the cards on file were deleted."),
-                    ", ".join(t._clock_get_masked_label() for t in tokens),
+                    ", ".join(t._clock_get_masked_label() for t in archived),
                 )
             )
         return archived
+
+    def _clock_retention_commit(self):
+        """Commit the card retention of one booking, so that no other one undoes
+        it (see ``clock.autopilot.run._autopilot_commit``); tests replace it."""
+        self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    def _clock_retention_rollback(self):
+        """Drop the work of a booking that failed unexpectedly; tests replace it."""
+        self.env.cr.rollback()
 
     # ------------------------------------------------------------------
     # Actions (buttons of the reservation form)

@@ -472,6 +472,7 @@ class PaymentProvider(models.Model):
         partner_id,
         is_validation,
         payment_method_sudo=None,
+        capture_manually=None,
         **kwargs,
     ):
         """Return the JSON the inline card form reads (``data-clock-stripe-values``).
@@ -482,16 +483,21 @@ class PaymentProvider(models.Model):
         ``require_cvc``, ``require_address``, ``supported_brands`` (Stripe brand
         codes, empty = all; ``allowed_brands`` is the same list),
         ``supported_brand_names``, ``billing_details`` (prefill), ``confirm_route``.
+
+        ``capture_method`` follows ``capture_manually`` when the page tells it (the
+        hotel card pages do), else the provider's "Capture Amount Manually".
         """
         self.ensure_one()
         partner = self.env["res.partner"].sudo().browse(partner_id).exists()
         rules = self._clock_stripe_card_rules()
+        if capture_manually is None:
+            capture_manually = self.capture_manually
         values = {
             "publishable_key": self.clock_stripe_publishable_key or "",
             "stripe_js_url": self.clock_stripe_js_url or const.STRIPE_JS_URL,
             "is_card": not payment_method_sudo or payment_method_sudo.code == "card",
             "mode": "validation" if is_validation else "payment",
-            "capture_method": "manual" if self.capture_manually else "automatic",
+            "capture_method": "manual" if capture_manually else "automatic",
             "require_cvc": rules["require_cvc"],
             "require_address": rules["require_address"],
             "allowed_brands": rules["allowed_brands"],

@@ -56,7 +56,9 @@ class PaymentToken(models.Model):
 
         A failure is logged and does not block the archiving (disabling a provider
         with a revoked key must still work); the card then stays on the customer at
-        Stripe, where it cannot be charged without a token in Odoo.
+        Stripe, where it cannot be charged without a token in Odoo. With the
+        ``clock_stripe_detach_required`` context key (the card retention), the
+        failure is raised instead: the token stays active and is tried again.
         """
         res = super()._handle_archiving()
         for token in self.filtered(
@@ -68,6 +70,8 @@ class PaymentToken(models.Model):
                     token.clock_stripe_payment_method_id
                 )
             except ClockStripeError as error:
+                if self.env.context.get("clock_stripe_detach_required"):
+                    raise
                 _logger.warning(
                     "could not detach the card of token %s at Stripe: %s",
                     token.id,

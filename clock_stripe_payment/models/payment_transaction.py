@@ -34,7 +34,8 @@ class PaymentTransaction(models.Model):
     clock_stripe_capture_manually = fields.Boolean(
         string="Hold Only",
         help="Place a hold (authorization) to capture or release later instead of "
-        "charging at once. Defaults to the provider's 'Capture Amount Manually'.",
+        "charging at once. Defaults to the provider's 'Capture Amount Manually', "
+        "except for bookings and folios, whose flows decide.",
         readonly=True,
     )
     clock_stripe_settlement_amount = fields.Monetary(
@@ -107,7 +108,12 @@ class PaymentTransaction(models.Model):
             settlement_amount = self._clock_stripe_convert(
                 amount, currency, settlement_currency, provider.company_id
             )
-            capture_manually = provider.capture_manually
+            # The hotel flows say themselves when they hold (see
+            # ``_clock_get_hold_values``): a guest payment of a booking or folio is
+            # charged whatever the provider's "Capture Amount Manually".
+            capture_manually = provider.capture_manually and not (
+                values.get("clock_reservation_ids") or values.get("clock_folio_ids")
+            )
             if operation != "refund":
                 self._clock_stripe_check_amount_values(
                     amount,
@@ -1136,12 +1142,18 @@ class PaymentTransaction(models.Model):
         mapping = const.PAYMENT_INTENT_STATUS_MAPPING
         if status in mapping["draft"]:
             return
-        if (status in mapping["pending"] and self.state != "draft") or (
-            status in mapping["authorized"]
-            and self.state not in ("draft", "pending", "authorized")
+        if (
+            (status in mapping["pending"] and self.state != "draft")
+            or (
+                status in mapping["authorized"]
+                and self.state not in ("draft", "pending", "authorized")
+            )
+            or (status in mapping["error"] and self.state == "authorized")
         ):
             # An earlier status arriving late (Stripe does not order its events):
-            # the transaction never goes back.
+            # the transaction never goes back. A failed attempt reported after the
+            # hold was authorized (``payment_intent.payment_failed`` of an earlier
+            # card) does not undo the hold either.
             _logger.info(
                 "PaymentIntent status %s for transaction %s (%s) arrived late: "
                 "ignored",
@@ -1744,6 +1756,8 @@ class PaymentTransaction(models.Model):
                 self.reference,
                 customer_id=self.token_id.provider_ref,
                 created_after=created.replace(tzinfo=timezone.utc).timestamp() - 3600,
+                amount=self._clock_stripe_minor(),
+                currency=self._clock_stripe_settlement_code(),
             )
         if not payment_intent:
             return False

@@ -18,3 +18,5 @@ from . import test_hotel_views
 from . import test_hotel_tours
 from . import test_money_under_faults
 from . import test_accessibility
+from . import test_money_defects
+from . import test_autopilot_defects

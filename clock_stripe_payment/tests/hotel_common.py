@@ -1,7 +1,9 @@
 """Hotel fixtures of the card payment tests: a hotel with card policies, guests,
 bookings and users of each level, on top of the localstripe base (common.py)."""
 
+from contextlib import contextmanager
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import Command, fields
 from odoo.tests import new_test_user
@@ -133,6 +135,33 @@ class HotelPaymentMixin:
 
     def _payment_lines(self, folio):
         return folio.line_ids.filtered(lambda line: line.kind == "payment")
+
+    @contextmanager
+    def _retention_commits_as_savepoints(self):
+        """Replace the card retention cron's per-booking commits (and its rollback
+        after an unexpected error) by savepoints, so that it runs in the test's
+        transaction (as ``_commits_as_savepoints`` does for the Autopilot)."""
+
+        def fake_commit(booking):
+            booking.env.flush_all()
+            booking.env.cr.execute("SAVEPOINT clock_retention_commit")
+
+        def fake_rollback(booking):
+            booking.env.cr.execute("ROLLBACK TO SAVEPOINT clock_retention_commit")
+            booking.env.cr.clear()
+
+        Reservation = type(self.env["clock.reservation"])
+        with (
+            patch.object(Reservation, "_clock_retention_commit", fake_commit),
+            patch.object(Reservation, "_clock_retention_rollback", fake_rollback),
+        ):
+            self.env.cr.execute("SAVEPOINT clock_retention_commit")
+            yield
+
+    def _run_card_retention(self):
+        """Run the card retention cron (commits replaced by savepoints)."""
+        with self._retention_commits_as_savepoints():
+            return self.env["clock.reservation"]._cron_clock_card_retention()
 
 
 class HotelPaymentCommon(HotelPaymentMixin, ClockStripeCommon):

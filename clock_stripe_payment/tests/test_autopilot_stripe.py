@@ -121,6 +121,28 @@ class TestAutopilotStripe(AutopilotStripeCommon):
         self.assertEqual(booking.guarantee_status, "guaranteed")
         self.assertTrue(self._messages(booking, "Balance charged by the Autopilot."))
 
+    def test_a_run_another_worker_holds_is_not_sent(self):
+        """Between the commit of the running run and the charge, another worker
+        (a reconciliation) took the run's lock: this one sends nothing."""
+        booking = self._stay(arrival_in=5)
+        self._add_card(booking)
+        task = self._week_before_arrival_task()
+        run_class = type(self.env["clock.autopilot.run"])
+        lock = run_class._autopilot_lock
+
+        def taken_once_running(run, states):
+            return False if tuple(states) == ("running",) else lock(run, states)
+
+        with (
+            patch.object(run_class, "_autopilot_lock", taken_once_running),
+            patch.object(ClockStripeClient, "create_payment_intent") as create,
+        ):
+            self._run_cron()
+        create.assert_not_called()
+        run = self._run_of(task, booking)
+        self.assertEqual(run.state, "running")
+        self.assertEqual(run.transaction_id.state, "draft")
+
     def test_hold_after_creation_then_release_after_check_out(self):
         booking = self._stay(arrival_in=1, nights=3)
         self._add_card(booking)

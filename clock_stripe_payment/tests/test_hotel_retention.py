@@ -20,7 +20,7 @@ class TestHotelCardRetention(HotelPaymentCommon):
         return booking
 
     def _run_cron(self):
-        return self.env["clock.reservation"]._cron_clock_card_retention()
+        return self._run_card_retention()
 
     def test_cards_are_deleted_after_the_retention_period(self):
         booking = self._checked_out(days_ago=31)

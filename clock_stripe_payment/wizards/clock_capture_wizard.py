@@ -61,6 +61,7 @@ class ClockCaptureWizard(models.TransientModel):
             )
             kind = "success"
         else:
+            self._clock_check_amount_entered(_("Enter the amount to capture."))
             tx = booking._clock_capture(self.transaction_id, self.amount)
             if tx.state == "done":
                 kind = "success"

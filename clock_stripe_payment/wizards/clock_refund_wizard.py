@@ -57,6 +57,7 @@ class ClockRefundWizard(models.TransientModel):
         self.ensure_one()
         if not self.transaction_id:
             raise UserError(_("The booking has no refundable card payment."))
+        self._clock_check_amount_entered(_("Enter the amount to refund."))
         refund_tx = self.reservation_id._clock_refund(self.transaction_id, self.amount)
         amount = format_amount(self.env, -refund_tx.amount, refund_tx.currency_id)
         if refund_tx.state == "done":

@@ -1,4 +1,6 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import float_compare
 
 
 class ClockTransactionWizardMixin(models.AbstractModel):
@@ -54,3 +56,14 @@ class ClockTransactionWizardMixin(models.AbstractModel):
         """The allowed transaction selected when none is (still) selected."""
         self.ensure_one()
         return self.allowed_transaction_ids[:1]._origin
+
+    def _clock_check_amount_entered(self, message):
+        """Refuse an empty, zero or negative amount: it never means "all"."""
+        self.ensure_one()
+        currency = self.currency_id or self.reservation_id.currency_id
+        if (
+            not self.amount
+            or float_compare(self.amount, 0.0, precision_rounding=currency.rounding)
+            <= 0
+        ):
+            raise UserError(message)
