@@ -10,7 +10,6 @@ Both run the cron with a controlled clock and with its per-booking commits turne
 into savepoints, so that a test can also "crash" back to the last commit.
 """
 
-from contextlib import contextmanager
 from datetime import timedelta
 from unittest.mock import patch
 
@@ -18,7 +17,7 @@ from odoo import Command, fields
 
 from odoo.addons.clock_pms.tests.common import ClockPmsCommon
 
-from .common import CARD_OK
+from .common import CARD_OK, commits_as_savepoints
 from .hotel_common import HotelPaymentCommon
 
 #: A catch-up grace that takes every fixture booking: their triggers are placed days
@@ -123,27 +122,13 @@ class AutopilotMixin:
             task._autopilot_due_domain(now or self.now)
         )
 
-    @contextmanager
     def _commits_as_savepoints(self):
         """Replace the Autopilot's per-booking commits (and its rollback after an
         unexpected error) by savepoints, so that the tests can run the cron in
         their transaction and 'crash' back to the last commit with :meth:`_crash`."""
-
-        def fake_commit(run):
-            run.env.flush_all()
-            run.env.cr.execute("SAVEPOINT autopilot_commit")
-
-        def fake_rollback(run):
-            run.env.cr.execute("ROLLBACK TO SAVEPOINT autopilot_commit")
-            run.env.cr.clear()
-
-        Run = type(self.Run)
-        with (
-            patch.object(Run, "_autopilot_commit", fake_commit),
-            patch.object(Run, "_autopilot_rollback", fake_rollback),
-        ):
-            self.env.cr.execute("SAVEPOINT autopilot_commit")
-            yield
+        return commits_as_savepoints(
+            self.Run, "_autopilot_commit", "_autopilot_rollback", self.env.cr
+        )
 
     def _crash(self):
         """Lose everything since the last Autopilot commit, as a killed worker."""

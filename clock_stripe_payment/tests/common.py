@@ -20,6 +20,7 @@ import stripe
 
 from odoo import SUPERUSER_ID, api
 from odoo.fields import Command
+from odoo.tools import SQL
 
 from odoo.addons.payment.tests.common import PaymentCommon
 from odoo.addons.payment.tests.http_common import PaymentHttpCommon
@@ -51,6 +52,45 @@ BILLING = {
         "country": "BE",
     },
 }
+
+
+# Stripe endpoints whose POSTs create or move money.
+MONEY_PATHS = ("/v1/payment_intents", "/v1/refunds")
+
+
+def money_posts(calls):
+    """The requests of ``calls`` (see ``_spy_stripe``) that create or move money."""
+    return [
+        call
+        for call in calls
+        if call["method"] == "POST" and call["path"].startswith(MONEY_PATHS)
+    ]
+
+
+@contextmanager
+def commits_as_savepoints(model, commit, rollback, cr):
+    """Replace a cron's per-record commit and rollback methods (``commit`` and
+    ``rollback`` of ``model``'s class) by a savepoint and a rollback to it, so that
+    the test runs the cron in its own transaction."""
+    savepoint = commit.strip("_")
+
+    def fake_commit(record):
+        record.env.flush_all()
+        record.env.cr.execute(SQL("SAVEPOINT %s", SQL.identifier(savepoint)))
+
+    def fake_rollback(record):
+        record.env.cr.execute(
+            SQL("ROLLBACK TO SAVEPOINT %s", SQL.identifier(savepoint))
+        )
+        record.env.cr.clear()
+
+    model_class = type(model)
+    with (
+        patch.object(model_class, commit, fake_commit),
+        patch.object(model_class, rollback, fake_rollback),
+    ):
+        cr.execute(SQL("SAVEPOINT %s", SQL.identifier(savepoint)))
+        yield savepoint
 
 
 def check_stripe_double():

@@ -1,14 +1,17 @@
 """Hotel fixtures of the card payment tests: a hotel with card policies, guests,
 bookings and users of each level, on top of the localstripe base (common.py)."""
 
-from contextlib import contextmanager
 from datetime import timedelta
-from unittest.mock import patch
 
 from odoo import Command, fields
 from odoo.tests import new_test_user
 
-from .common import CARD_OK, ClockStripeCommon, ClockStripeHttpCommon
+from .common import (
+    CARD_OK,
+    ClockStripeCommon,
+    ClockStripeHttpCommon,
+    commits_as_savepoints,
+)
 
 MUTE = (
     "odoo.addons.clock_stripe_payment.stripe_api",
@@ -136,32 +139,24 @@ class HotelPaymentMixin:
     def _payment_lines(self, folio):
         return folio.line_ids.filtered(lambda line: line.kind == "payment")
 
-    @contextmanager
-    def _retention_commits_as_savepoints(self):
-        """Replace the card retention cron's per-booking commits (and its rollback
-        after an unexpected error) by savepoints, so that it runs in the test's
-        transaction (as ``_commits_as_savepoints`` does for the Autopilot)."""
-
-        def fake_commit(booking):
-            booking.env.flush_all()
-            booking.env.cr.execute("SAVEPOINT clock_retention_commit")
-
-        def fake_rollback(booking):
-            booking.env.cr.execute("ROLLBACK TO SAVEPOINT clock_retention_commit")
-            booking.env.cr.clear()
-
-        Reservation = type(self.env["clock.reservation"])
-        with (
-            patch.object(Reservation, "_clock_retention_commit", fake_commit),
-            patch.object(Reservation, "_clock_retention_rollback", fake_rollback),
-        ):
-            self.env.cr.execute("SAVEPOINT clock_retention_commit")
-            yield
+    def _checked_out(self, days_ago):
+        """A one-night booking checked out ``days_ago`` days ago."""
+        booking = self._booking(arrival_in=0, nights=1)
+        booking.action_check_in()
+        booking.action_check_out()
+        booking.checked_out_at = fields.Datetime.now() - timedelta(days=days_ago)
+        return booking
 
     def _run_card_retention(self):
         """Run the card retention cron (commits replaced by savepoints)."""
-        with self._retention_commits_as_savepoints():
-            return self.env["clock.reservation"]._cron_clock_card_retention()
+        bookings = self.env["clock.reservation"]
+        with commits_as_savepoints(
+            bookings,
+            "_clock_retention_commit",
+            "_clock_retention_rollback",
+            self.env.cr,
+        ):
+            return bookings._cron_clock_card_retention()
 
 
 class HotelPaymentCommon(HotelPaymentMixin, ClockStripeCommon):
@@ -172,6 +167,43 @@ class HotelPaymentCommon(HotelPaymentMixin, ClockStripeCommon):
 
 
 class HotelPaymentHttpCommon(HotelPaymentMixin, ClockStripeHttpCommon):
+    """With the MyBooking card pages' transaction and confirm routes, as the
+    payment form calls them."""
+
+    def _tx_params(self, booking, flow="direct", **overrides):
+        params = {
+            "provider_id": self.provider.id,
+            "payment_method_id": self.card_method.id,
+            "token_id": None,
+            "amount": None,
+            "flow": flow,
+            "tokenization_requested": False,
+            "landing_route": "/my",
+            "is_validation": False,
+            "access_token": booking.access_token,
+        }
+        params.update(overrides)
+        return params
+
+    def _create_tx(self, route, booking, **overrides):
+        """Call a card page's transaction route, return the new transaction."""
+        values = self.make_jsonrpc_request(route, self._tx_params(booking, **overrides))
+        return self.env["payment.transaction"].search(
+            [("reference", "=", values["reference"])]
+        )
+
+    def _confirm_in_browser(self, tx, number=CARD_OK):
+        """Stripe.js then the provider's confirm route, as the card form does."""
+        setup_intent_id = self._confirm_card_setup(tx, number=number)
+        return self.make_jsonrpc_request(
+            "/payment/clock_stripe/confirm",
+            {
+                "reference": tx.reference,
+                "access_token": tx._clock_stripe_access_token(),
+                "setup_intent_id": setup_intent_id,
+            },
+        )
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

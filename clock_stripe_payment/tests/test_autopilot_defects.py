@@ -6,7 +6,6 @@ cards it could not detach or undoing the work of the bookings before a failure."
 from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -84,13 +83,6 @@ class TestAutopilotDefects(AutopilotCommon):
 
 @tagged("post_install", "-at_install")
 class TestCardRetentionDefects(HotelPaymentCommon):
-    def _checked_out(self, days_ago):
-        booking = self._booking(arrival_in=0, nights=1)
-        booking.action_check_in()
-        booking.action_check_out()
-        booking.checked_out_at = fields.Datetime.now() - timedelta(days=days_ago)
-        return booking
-
     def test_a_card_whose_detach_failed_stays_active_and_is_retried(self):
         booking = self._checked_out(days_ago=31)
         token = self._card_on_file(booking)

@@ -7,18 +7,8 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from .common import CARD_3DS, CARD_DECLINED_AT_CHARGE
+from .common import CARD_3DS, CARD_DECLINED_AT_CHARGE, money_posts
 from .hotel_common import MUTE, HotelPaymentCommon
-
-MONEY_PATHS = ("/v1/payment_intents", "/v1/refunds")
-
-
-def _money_posts(calls):
-    return [
-        call
-        for call in calls
-        if call["method"] == "POST" and call["path"].startswith(MONEY_PATHS)
-    ]
 
 
 @tagged("post_install", "-at_install")
@@ -121,7 +111,7 @@ class TestHotelCharge(HotelPaymentCommon):
         token.active = False
         with self._spy_stripe() as calls, self.assertRaises(UserError):
             booking._clock_charge(token, 50.0)
-        self.assertFalse(_money_posts(calls))
+        self.assertFalse(money_posts(calls))
         self.assertFalse(booking.transaction_ids)
 
     def test_charge_of_a_non_positive_amount_is_refused(self):
@@ -130,7 +120,7 @@ class TestHotelCharge(HotelPaymentCommon):
         for amount in (0.0, -10.0):
             with self._spy_stripe() as calls, self.assertRaises(UserError):
                 booking._clock_charge(token, amount)
-            self.assertFalse(_money_posts(calls))
+            self.assertFalse(money_posts(calls))
 
     def test_charge_with_a_card_of_another_booking_is_refused(self):
         booking = self._booking()
@@ -145,7 +135,7 @@ class TestHotelCharge(HotelPaymentCommon):
         for user in (self.desk_user, self.guest_portal_user):
             with self._spy_stripe() as calls, self.assertRaises(AccessError):
                 booking.with_user(user)._clock_charge(token, 50.0)
-            self.assertFalse(_money_posts(calls))
+            self.assertFalse(money_posts(calls))
         with self.assertRaises(AccessError):
             booking.with_user(self.desk_user).action_clock_charge()
 
@@ -264,7 +254,7 @@ class TestHotelHolds(HotelPaymentCommon):
         booking, hold = self._held_booking(100.0)
         with self._spy_stripe() as calls:
             child = booking.with_user(self.payments_user)._clock_capture(hold, 60.0)
-        self.assertEqual(len(_money_posts(calls)), 1)
+        self.assertEqual(len(money_posts(calls)), 1)
         self.assertNotEqual(child, hold)
         self.assertEqual(child.state, "done")
         self.assertEqual(hold.state, "done")
@@ -287,7 +277,7 @@ class TestHotelHolds(HotelPaymentCommon):
         booking, hold = self._held_booking(100.0)
         with self._spy_stripe() as calls, self.assertRaises(UserError):
             booking.with_user(self.payments_user)._clock_capture(hold, 100.01)
-        self.assertFalse(_money_posts(calls))
+        self.assertFalse(money_posts(calls))
         self.assertEqual(hold.state, "authorized")
 
     def test_release_voids_the_holds(self):
@@ -355,7 +345,7 @@ class TestHotelRefunds(HotelPaymentCommon):
         booking._clock_refund(tx, 80.0)
         with self._spy_stripe() as calls, self.assertRaises(UserError):
             booking.with_user(self.payments_manager)._clock_refund(tx, 20.01)
-        self.assertFalse(_money_posts(calls))
+        self.assertFalse(money_posts(calls))
         self.assertEqual(booking.folio_ids.balance, 280.0)
 
     def test_refund_needs_a_hotel_manager(self):
@@ -363,7 +353,7 @@ class TestHotelRefunds(HotelPaymentCommon):
         for user in (self.payments_user, self.desk_user, self.guest_portal_user):
             with self._spy_stripe() as calls, self.assertRaises(AccessError):
                 booking.with_user(user)._clock_refund(tx, 10.0)
-            self.assertFalse(_money_posts(calls))
+            self.assertFalse(money_posts(calls))
         with self.assertRaises(AccessError):
             booking.with_user(self.payments_user).action_clock_refund()
 

@@ -24,40 +24,6 @@ class TestHotelPortal(HotelPaymentHttpCommon):
     def _guarantee_url(self, booking):
         return booking._clock_get_guarantee_url()
 
-    def _tx_params(self, booking, flow="direct", **overrides):
-        params = {
-            "provider_id": self.provider.id,
-            "payment_method_id": self.card_method.id,
-            "token_id": None,
-            "amount": None,
-            "flow": flow,
-            "tokenization_requested": False,
-            "landing_route": "/my",
-            "is_validation": False,
-            "access_token": booking.access_token,
-        }
-        params.update(overrides)
-        return params
-
-    def _create_tx(self, route, booking, **overrides):
-        """Call a card page's transaction route, return the new transaction."""
-        values = self.make_jsonrpc_request(route, self._tx_params(booking, **overrides))
-        return self.env["payment.transaction"].search(
-            [("reference", "=", values["reference"])]
-        )
-
-    def _confirm_in_browser(self, tx, number=CARD_OK):
-        """Stripe.js then the provider's confirm route, as the card form does."""
-        setup_intent_id = self._confirm_card_setup(tx, number=number)
-        return self.make_jsonrpc_request(
-            "/payment/clock_stripe/confirm",
-            {
-                "reference": tx.reference,
-                "access_token": tx._clock_stripe_access_token(),
-                "setup_intent_id": setup_intent_id,
-            },
-        )
-
     def _status_page_poll(self):
         """What /payment/status does in the guest's browser (post-processing)."""
         return self.make_jsonrpc_request("/payment/status/poll", {})

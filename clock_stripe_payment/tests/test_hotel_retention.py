@@ -12,13 +12,6 @@ from .hotel_common import HotelPaymentCommon
 
 @tagged("post_install", "-at_install")
 class TestHotelCardRetention(HotelPaymentCommon):
-    def _checked_out(self, days_ago):
-        booking = self._booking(arrival_in=0, nights=1)
-        booking.action_check_in()
-        booking.action_check_out()
-        booking.checked_out_at = fields.Datetime.now() - timedelta(days=days_ago)
-        return booking
-
     def _run_cron(self):
         return self._run_card_retention()
 

@@ -14,18 +14,8 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .. import const
-from .common import CARD_OK
+from .common import money_posts
 from .hotel_common import MUTE, HotelPaymentHttpCommon
-
-MONEY_PATHS = ("/v1/payment_intents", "/v1/refunds")
-
-
-def _money_posts(calls):
-    return [
-        call
-        for call in calls
-        if call["method"] == "POST" and call["path"].startswith(MONEY_PATHS)
-    ]
 
 
 @tagged("post_install", "-at_install")
@@ -40,42 +30,21 @@ class TestMoneyDefects(HotelPaymentHttpCommon):
             .create({})
         )
 
-    def _create_tx(self, route, booking, **overrides):
-        """Call a MyBooking card page's transaction route (as the payment form)."""
-        params = {
-            "provider_id": self.provider.id,
-            "payment_method_id": self.card_method.id,
-            "token_id": None,
-            "amount": None,
-            "flow": "direct",
-            "tokenization_requested": False,
-            "landing_route": "/my",
-            "is_validation": False,
-            "access_token": booking.access_token,
-            **overrides,
-        }
-        values = self.make_jsonrpc_request(route, params)
-        return self.env["payment.transaction"].search(
-            [("reference", "=", values["reference"])]
-        )
-
-    def _confirm_in_browser(self, tx, number=CARD_OK):
-        setup_intent_id = self._confirm_card_setup(tx, number=number)
-        return self.make_jsonrpc_request(
-            "/payment/clock_stripe/confirm",
-            {
-                "reference": tx.reference,
-                "access_token": tx._clock_stripe_access_token(),
-                "setup_intent_id": setup_intent_id,
-            },
-        )
-
     def _inline_form_values(self, html):
         match = re.search(r'data-clock-stripe-values="([^"]*)"', html)
         self.assertTrue(match, "the card form is on the page")
         return json.loads(unescape(match.group(1)))
 
     # === 1. Zero amount in the capture and refund wizards === #
+
+    def _assert_empty_amounts_refused(self, wizard):
+        """A zero or empty amount is refused with a message, nothing sent."""
+        for empty in (0.0, False):
+            wizard.amount = empty
+            with self._spy_stripe() as calls, self.assertRaises(UserError) as caught:
+                wizard.action_confirm()
+            self.assertIn("amount", str(caught.exception))
+            self.assertFalse(money_posts(calls))
 
     def test_capture_wizard_refuses_a_zero_amount(self):
         booking = self._booking()
@@ -85,12 +54,7 @@ class TestMoneyDefects(HotelPaymentHttpCommon):
         action = booking.with_user(self.payments_user).action_clock_capture()
         wizard = self._wizard(action, self.payments_user)
         self.assertEqual(wizard.transaction_id, hold)
-        for empty in (0.0, False):
-            wizard.amount = empty
-            with self._spy_stripe() as calls, self.assertRaises(UserError) as caught:
-                wizard.action_confirm()
-            self.assertIn("amount", str(caught.exception))
-            self.assertFalse(_money_posts(calls))
+        self._assert_empty_amounts_refused(wizard)
         self.assertEqual(hold.state, "authorized")
         self.assertFalse(hold.child_transaction_ids)
         self.assertEqual(
@@ -106,12 +70,7 @@ class TestMoneyDefects(HotelPaymentHttpCommon):
         action = booking.with_user(self.payments_manager).action_clock_refund()
         wizard = self._wizard(action, self.payments_manager)
         self.assertEqual(wizard.transaction_id, tx)
-        for empty in (0.0, False):
-            wizard.amount = empty
-            with self._spy_stripe() as calls, self.assertRaises(UserError) as caught:
-                wizard.action_confirm()
-            self.assertIn("amount", str(caught.exception))
-            self.assertFalse(_money_posts(calls))
+        self._assert_empty_amounts_refused(wizard)
         self.assertFalse(tx.child_transaction_ids)
         self.assertEqual(tx._clock_get_refundable_amount(), 100.0)
         self.assertEqual(booking.folio_ids.balance, 200.0)
@@ -222,7 +181,7 @@ class TestMoneyDefects(HotelPaymentHttpCommon):
         with self._spy_stripe() as calls, self.assertRaises(UserError) as caught:
             wizard.action_confirm()
         self.assertIn("folio", str(caught.exception))
-        self.assertFalse(_money_posts(calls))
+        self.assertFalse(money_posts(calls))
         self.assertFalse(booking.transaction_ids.filtered(lambda t: t.amount > 0))
         # A charge that fits the default folio needs no choice.
         default = booking._clock_get_default_folio()

@@ -9,20 +9,12 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .. import const
-from .common import CARD_3DS, CARD_DECLINED_AT_CHARGE, ClockStripeCommon
+from .common import CARD_3DS, CARD_DECLINED_AT_CHARGE, ClockStripeCommon, money_posts
 
 MUTE = (
     "odoo.addons.clock_stripe_payment.stripe_api",
     "odoo.addons.payment.models.payment_transaction",
 )
-
-MONEY_PATHS = ("/v1/payment_intents", "/v1/refunds")
-
-
-def _money_posts(calls):
-    return [
-        c for c in calls if c["method"] == "POST" and c["path"].startswith(MONEY_PATHS)
-    ]
 
 
 @tagged("post_install", "-at_install")
@@ -47,7 +39,7 @@ class TestCaptureAndRelease(ClockStripeCommon):
         self.assertEqual(captured.amount, 60.0)
         self.assertEqual(released.amount, 40.0)
         self.assertEqual(captured.clock_stripe_settlement_amount, 60.0)
-        (capture_call,) = _money_posts(calls)
+        (capture_call,) = money_posts(calls)
         self.assertTrue(capture_call["path"].endswith("/capture"))
         self.assertEqual(capture_call["params"]["amount_to_capture"], ["6000"])
         self.assertEqual(
@@ -61,7 +53,7 @@ class TestCaptureAndRelease(ClockStripeCommon):
         with self._spy_stripe() as calls:
             self._capture_wizard(tx, 25.0, void_remaining=True)
         self.assertEqual(tx.state, "done")
-        self.assertEqual(len(_money_posts(calls)), 1, "Only the capture is sent.")
+        self.assertEqual(len(money_posts(calls)), 1, "Only the capture is sent.")
         self.assertEqual(
             sorted(tx.child_transaction_ids.mapped("state")), ["cancel", "done"]
         )
@@ -72,7 +64,7 @@ class TestCaptureAndRelease(ClockStripeCommon):
             self._capture_wizard(tx, 100.0)
         self.assertEqual(tx.state, "done")
         self.assertFalse(tx.child_transaction_ids)
-        (capture_call,) = _money_posts(calls)
+        (capture_call,) = money_posts(calls)
         self.assertNotIn("amount_to_capture", capture_call["params"])
         self.assertEqual(
             capture_call["headers"]["Idempotency-Key"],
@@ -85,7 +77,7 @@ class TestCaptureAndRelease(ClockStripeCommon):
             tx.action_void()
         self.assertEqual(tx.state, "cancel")
         self.assertEqual(self._stripe_pi(tx.provider_reference)["status"], "canceled")
-        (void_call,) = _money_posts(calls)
+        (void_call,) = money_posts(calls)
         self.assertEqual(
             void_call["headers"]["Idempotency-Key"],
             self._expected_key(tx.reference, const.OPERATION_VOID),
@@ -136,7 +128,7 @@ class TestRefunds(ClockStripeCommon):
         self.assertEqual(refund_1.state, "done")
         self.assertEqual(refund_2.state, "done")
         self.assertTrue(refund_1.provider_reference.startswith("re_"))
-        posts = _money_posts(calls)
+        posts = money_posts(calls)
         self.assertEqual([c["params"]["amount"] for c in posts], [["3000"], ["7000"]])
         for call, refund in zip(posts, (refund_1, refund_2), strict=True):
             self.assertEqual(
@@ -202,7 +194,7 @@ class TestTokenCharges(ClockStripeCommon):
         with self._spy_stripe() as calls:
             tx._send_payment_request()
         self.assertEqual(tx.state, "done")
-        (create_call,) = _money_posts(calls)
+        (create_call,) = money_posts(calls)
         params = create_call["params"]
         self.assertEqual(params["off_session"], ["true"])
         self.assertEqual(params["confirm"], ["true"])
@@ -327,7 +319,7 @@ class TestCurrencies(ClockStripeCommon):
         self.assertEqual(refund.amount, -25.0)
         self.assertEqual(refund.currency_id, self.currency_usd)
         self.assertEqual(refund.clock_stripe_settlement_amount, -20.0)
-        self.assertEqual(_money_posts(calls)[0]["params"]["amount"], ["2000"])
+        self.assertEqual(money_posts(calls)[0]["params"]["amount"], ["2000"])
 
     def test_partial_capture_in_settlement_currency(self):
         self._set_rates(USD=1.0, EUR=0.8)
@@ -336,9 +328,7 @@ class TestCurrencies(ClockStripeCommon):
         with self._spy_stripe() as calls:
             child = tx._send_capture_request(amount_to_capture=50.0)
         self.assertEqual(child.clock_stripe_settlement_amount, 40.0)
-        self.assertEqual(
-            _money_posts(calls)[0]["params"]["amount_to_capture"], ["4000"]
-        )
+        self.assertEqual(money_posts(calls)[0]["params"]["amount_to_capture"], ["4000"])
         released = tx.child_transaction_ids.filtered(lambda t: t.state == "cancel")
         self.assertEqual(released.clock_stripe_settlement_amount, 40.0)
 
@@ -420,6 +410,6 @@ class TestIdempotencyKeys(ClockStripeCommon):
             self._expected_key(other_hold.reference, const.OPERATION_VOID),
             self._expected_key(offline.reference, const.OPERATION_PAYMENT),
         ]
-        sent = [c["headers"].get("Idempotency-Key") for c in _money_posts(calls)]
+        sent = [c["headers"].get("Idempotency-Key") for c in money_posts(calls)]
         self.assertEqual(sent, expected)
         self.assertEqual(len(set(sent)), len(sent))
