@@ -188,12 +188,20 @@ class ClockAutopilotTask(models.Model):
             ("charge", "Charge"),
             ("hold", "Hold (pre-authorize)"),
             ("release", "Release holds"),
+            ("reauthorize", "Re-authorize expiring holds"),
             ("none", "No transaction"),
         ],
         required=True,
         default="charge",
         tracking=True,
-        help="No transaction: only the success actions run.",
+        help="No transaction: only the success actions run. Re-authorize: each hold "
+        "of the booking expiring within the hours set is renewed by a new hold on "
+        "the same card, placed before the old one is released.",
+    )
+    reauthorize_within_hours = fields.Integer(
+        string="Expiring Within (Hours)",
+        default=48,
+        help="Re-authorize the holds that expire within this many hours of the run.",
     )
     card_choice = fields.Selection(
         [
@@ -683,6 +691,17 @@ class ClockAutopilotTask(models.Model):
             values.update(holds=holds, amount=sum(holds.mapped("amount")))
             if not holds:
                 values.update(outcome="skip", message=_("No hold to release."))
+        elif self.operation == "reauthorize":
+            holds = booking._clock_holds_expiring_within(self.reauthorize_within_hours)
+            values.update(holds=holds, amount=sum(holds.mapped("amount")))
+            if not holds:
+                values.update(
+                    outcome="skip",
+                    message=_(
+                        "No hold expires within %s hours.",
+                        self.reauthorize_within_hours,
+                    ),
+                )
         return values
 
     # ------------------------------------------------------------------
