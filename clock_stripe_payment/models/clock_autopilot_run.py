@@ -111,6 +111,7 @@ class ClockAutopilotRun(models.Model):
             (autopilot.FAILURE_ERROR, "Declined or error"),
             (autopilot.FAILURE_NO_CARD, "No card"),
             (autopilot.FAILURE_AUTHENTICATION, "Authentication required"),
+            (autopilot.FAILURE_CAP, "Over a cap"),
         ],
         readonly=True,
     )
@@ -349,7 +350,10 @@ class ClockAutopilotRun(models.Model):
                 "message": values["message"],
             }
         )
-        if values["outcome"] == "skip":
+        cap_problem = run._autopilot_cap_problem(values, now)
+        if cap_problem:
+            run._autopilot_stop_at_cap(cap_problem, now)
+        elif values["outcome"] == "skip":
             run.state = "skipped"
         elif values["outcome"] == "no_card":
             run._autopilot_fail(autopilot.FAILURE_NO_CARD, values["message"], now)
@@ -439,6 +443,56 @@ class ClockAutopilotRun(models.Model):
             )
         else:
             self._autopilot_succeed(now)
+
+    def _autopilot_cap_problem(self, values, now):
+        """Why the money this run would move goes past a cap of its task."""
+        self.ensure_one()
+        if values["outcome"] != "act" or self.operation not in ("charge", "hold"):
+            return None
+        task = self.task_id
+        moved = sum(
+            self.search(
+                [
+                    ("task_id", "=", task.id),
+                    ("run_at", "=", now),
+                    ("state", "in", ("running", "unknown", "done")),
+                    ("id", "!=", self.id),
+                ]
+            ).mapped("amount")
+        )
+        return task._autopilot_cap_problem(self.reservation_id, values["amount"], moved)
+
+    def _autopilot_stop_at_cap(self, reason, now):
+        """Stop instead of moving money past a cap: nothing is sent, the run says
+        why, and the task's chatter alerts its followers (once per cron run)."""
+        self.ensure_one()
+        alerted = self.search_count(
+            [
+                ("task_id", "=", self.task_id.id),
+                ("run_at", "=", now),
+                ("failure_kind", "=", autopilot.FAILURE_CAP),
+            ]
+        )
+        self.write(
+            {
+                "state": "failed",
+                "failure_kind": autopilot.FAILURE_CAP,
+                "next_retry_at": False,
+                "message": _("Stopped, nothing was charged: %s", reason),
+            }
+        )
+        if not alerted:
+            self.task_id.message_post(
+                body=_(
+                    "The Autopilot stopped at a cap of this task instead of "
+                    "charging %(booking)s: %(reason)s Check the task and the run "
+                    "log.",
+                    booking=self.reservation_id.name,
+                    reason=reason,
+                ),
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+            )
 
     def _autopilot_reauthorize(self, now):
         """Renew each hold expiring within the task's hours; a hold whose renewal
