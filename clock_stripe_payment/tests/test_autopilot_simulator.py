@@ -4,7 +4,9 @@ what the cron then does; the safety caps stop a run instead of charging."""
 
 from datetime import timedelta
 
-from odoo.tests import tagged
+from odoo import fields
+from odoo.exceptions import AccessError
+from odoo.tests import Form, tagged
 
 from .. import autopilot
 from .autopilot_common import AutopilotStripeCommon
@@ -149,3 +151,18 @@ class TestAutopilotSimulator(AutopilotStripeCommon):
         self.assertEqual(third.balance, 200.0)
         alerts = task.message_ids.filtered(lambda m: "cap" in (m.body or ""))
         self.assertEqual(len(alerts), 1)
+
+    def test_managers_simulate_front_desk_cannot(self):
+        booking = self._stay()
+        self._add_card(booking)
+        self._after_creation(0, "charge", 1, amount_basis="balance", active=False)
+        Simulation = self.env["clock.autopilot.simulation"]
+        with Form(Simulation.with_user(self.payments_manager)) as form:
+            form.date_to = fields.Datetime.now() + timedelta(hours=1)
+        simulation = form.record
+        simulation.action_simulate()
+        line = simulation.line_ids.filtered(lambda step: step.reservation_id == booking)
+        self.assertEqual((line.amount, line.balance_after), (200.0, 0.0))
+        self.assertFalse(line.task_active)
+        with self.assertRaises(AccessError):
+            Simulation.with_user(self.payments_user).create({"date_to": self.now})
