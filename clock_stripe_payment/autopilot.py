@@ -254,3 +254,57 @@ def _zone(tz_name):
         return ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         return timezone.utc
+
+
+# ----------------------------------------------------------------------------------
+# Safety caps and the simulator
+# ----------------------------------------------------------------------------------
+
+FAILURE_CAP = "cap"
+
+#: Overlaps the simulator flags on a step.
+FLAG_OVERLAP = "overlap"
+FLAG_HOLD_COVERS = "hold_covers"
+FLAG_OVER_CAP = "over_cap"
+
+
+def over_cap(amount, cap, already=0.0, rounding=0.01):
+    """Whether moving ``amount`` on top of ``already`` goes past ``cap``.
+
+    :param cap: the most a task may move; 0 or less means no cap
+    """
+    if not cap or cap <= 0:
+        return False
+    total = round_to_currency(already + amount, rounding)
+    return total - round_to_currency(cap, rounding) > rounding / 2
+
+
+def simulate_step(operation, amount, balance, held, charged_before, rounding=0.01):
+    """The expected balance and held amount after one Autopilot step, and the
+    overlaps it shows.
+
+    :param operation: ``charge``, ``hold``, ``release``, ``reauthorize`` or ``none``
+    :param amount: what the step moves (0: nothing to do)
+    :param balance: the booking's balance before the step
+    :param held: what active holds secure on the booking before the step
+    :param charged_before: whether another task charged the booking earlier in
+        the simulation
+    :return: ``(balance, held, flags)``, flags a list of ``FLAG_*``
+    """
+    flags = []
+    half = rounding / 2
+    acting = amount > half
+    if operation == "charge" and acting:
+        if charged_before and amount - balance > half:
+            flags.append(FLAG_OVERLAP)
+        if held > half and held - amount > -half:
+            flags.append(FLAG_HOLD_COVERS)
+        balance = round_to_currency(balance - amount, rounding)
+    elif operation == "charge" and charged_before:
+        # Nothing left to charge: an earlier task took the same balance.
+        flags.append(FLAG_OVERLAP)
+    elif operation == "hold" and acting:
+        held = round_to_currency(held + amount, rounding)
+    elif operation == "release":
+        held = 0.0
+    return balance, held, flags

@@ -329,6 +329,8 @@ OPERATION_PAYMENT = "payment_intent"
 OPERATION_VALIDATION_HOLD = "validation_hold"
 OPERATION_VALIDATION_RELEASE = "validation_release"
 OPERATION_CAPTURE = "capture"
+# Followed by the new total in minor units: each raise of a hold has its own key.
+OPERATION_INCREMENT = "increment"
 OPERATION_VOID = "void"
 OPERATION_REFUND = "refund"
 OPERATION_CHECKOUT = "checkout_session"

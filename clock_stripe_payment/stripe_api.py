@@ -456,11 +456,15 @@ class ClockStripeClient:
         off_session=False,
         purpose=None,
         description=None,
+        card_options=None,
     ):
         """Create and confirm a card PaymentIntent (charge or hold) in one call.
 
         ``off_session`` is sent with ``confirm=True`` at creation, as Stripe
         recommends for merchant-initiated charges.
+
+        :param dict card_options: ``payment_method_options.card`` of the intent
+            (extended or incremental authorization of a hold), if any.
         """
         if amount <= 0:
             raise ClockStripeError(
@@ -482,6 +486,8 @@ class ClockStripeClient:
         }
         if description:
             params["description"] = description
+        if card_options:
+            params["payment_method_options"] = {"card": dict(card_options)}
         return self._call(
             "payment intent create",
             self._client.v1.payment_intents.create,
@@ -585,6 +591,23 @@ class ClockStripeClient:
             payment_intent_id,
             params=params,
             idempotency_key=idempotency_key,
+            answer_fields=("id", "status", "amount"),
+        )
+
+    def increment_authorization(self, payment_intent_id, amount, idempotency_key):
+        """Raise a hold to ``amount`` (the new total, in minor units).
+
+        Stripe allows it on a hold whose charge says
+        ``incremental_authorization.status == 'available'``; a declined raise
+        leaves the hold as it was.
+        """
+        return self._call(
+            "payment intent increment authorization",
+            self._client.v1.payment_intents.increment_authorization,
+            payment_intent_id,
+            params={"amount": int(amount), "expand": ["latest_charge"]},
+            idempotency_key=idempotency_key,
+            expected_kinds=("card",),
             answer_fields=("id", "status", "amount"),
         )
 

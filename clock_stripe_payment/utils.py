@@ -247,6 +247,36 @@ def hold_expiry(capture_before=None, created=None, now=None):
     return start + timedelta(days=const.HOLD_VALIDITY_DAYS)
 
 
+def hold_terms(payment_intent):
+    """What Stripe says of a card hold: when it expires, whether its validity was
+    extended and whether it can be raised (incremental authorization).
+
+    Read from ``latest_charge.payment_method_details.card`` (the charge expanded);
+    without it, the expiry falls back to :func:`hold_expiry` and the hold is
+    neither extended nor incrementable.
+
+    :param dict payment_intent: A PaymentIntent answer.
+    :return: ``{'expires_at': datetime, 'extended': bool, 'incrementable': bool,
+        'known': bool}``, ``known`` telling whether the card details were there
+    """
+    charge = payment_intent.get("latest_charge")
+    created = payment_intent.get("created")
+    card = {}
+    if isinstance(charge, dict):
+        card = (charge.get("payment_method_details") or {}).get("card") or {}
+        created = charge.get("created") or created
+    extended = (card.get("extended_authorization") or {}).get("status")
+    incremental = (card.get("incremental_authorization") or {}).get("status")
+    return {
+        "expires_at": hold_expiry(
+            capture_before=card.get("capture_before"), created=created
+        ),
+        "extended": extended == "enabled",
+        "incrementable": incremental == "available",
+        "known": bool(card),
+    }
+
+
 # === WEBHOOK SIGNATURES === #
 
 

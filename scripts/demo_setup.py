@@ -167,6 +167,55 @@ def ensure_card_booking(env, company, provider):
     return booking, True
 
 
+def show_extended_hold(env, provider, booking):
+    """Ask Stripe for extended and incremental holds, and renew the card booking's
+    hold under them (the back office's "Renew Hold"): the new hold is placed
+    before the old one is released.
+
+    :return: text lines for the summary
+    """
+    provider.write(
+        {"clock_stripe_extended_holds": True, "clock_stripe_incremental_holds": True}
+    )
+    hold = booking.clock_hold_ids[:1]
+    if hold and not hold.clock_stripe_hold_extended:
+        hold = booking._clock_reauthorize_hold(hold)
+    if hold.state != "authorized":
+        raise SystemExit(f"the demo extended hold failed: {hold.state_message}")
+    return [
+        f"  hold {hold.reference}: {hold.amount:.2f} {hold.currency_id.name}, "
+        f"{'extended' if hold.clock_stripe_hold_extended else 'standard'} until "
+        f"{hold.clock_stripe_hold_expires_at} UTC (Stripe's capture_before), "
+        f"{'can' if hold.clock_stripe_hold_incrementable else 'cannot'} be raised"
+    ]
+
+
+def simulate_autopilot(env, company, days=30):
+    """The Autopilot simulator's answer for the example tasks over ``days``.
+
+    :return: text lines for the summary
+    """
+    simulation = env["clock.autopilot.simulation"].create(
+        {
+            "company_id": company.id,
+            "date_to": fields.Datetime.now() + timedelta(days=days),
+        }
+    )
+    simulation.action_simulate()
+    steps = simulation.line_ids
+    lines = [
+        f"Autopilot simulator, next {days} days: {len(steps)} planned operations "
+        f"by {len(steps.task_id)} tasks on {len(steps.reservation_id)} bookings, "
+        f"{simulation.overlap_count} flagged"
+    ]
+    for step in steps.filtered("flags")[:5]:
+        lines.append(
+            f"  {step.reservation_id.name} {step.when:%Y-%m-%d %H:%M} "
+            f"{step.task_id.name}: {step.amount:.2f} -> {step.flags}"
+        )
+    return lines
+
+
 def check_autopilot_previews(env, company):
     """Press "Preview Next Run" on every Autopilot task of the demo.
 
@@ -213,10 +262,12 @@ def main(env):
         # get_portal_url() gives the booking its access token: before the commit.
         f"  MyBooking    {ODOO_URL}{booking.get_portal_url()}",
     ]
+    lines += show_extended_hold(env, provider, booking)
     env.cr.commit()
 
     task_count, failures = check_autopilot_previews(env, company)
-    env.cr.rollback()  # A preview changes nothing; drop its wizard.
+    lines += simulate_autopilot(env, company)
+    env.cr.rollback()  # A preview or a simulation changes nothing; drop the wizards.
     lines += failures or [
         f"Payment Autopilot: {task_count} example tasks (inactive), each with a "
         "working Preview Next Run"

@@ -31,6 +31,7 @@ from . import (
     account,
     checkout,
     faults,
+    flexible,
     payments,
     shapes,
     stripe_js,
@@ -129,6 +130,7 @@ async def endive_middleware(request, handler):
         response = await handler(request)
         request.app[IDEMPOTENCY].clear()
         faults.clear_all(request.app)
+        flexible.restore()
         return response
     if not request.path.startswith("/v1/"):
         return await handler(request)
@@ -170,4 +172,5 @@ def install(app=server.app, account_id=DEFAULT_ACCOUNT_ID):
     app.middlewares[auth] = _auth_except_hosted_page(server.auth_middleware)
     app.middlewares.append(endive_middleware)
     app.middlewares.insert(0, stripe_js.serve)
+    flexible.install(app)
     faults.install(app)

@@ -15,7 +15,7 @@ from localstripe.resources import (
     SetupIntent,
 )
 
-from . import ledger
+from . import flexible, ledger
 from .errors import (
     StripeError,
     no_such,
@@ -99,6 +99,7 @@ def _confirm(intent):
 
 def create_payment_intent(request, params):
     expand = params.pop("expand", None)
+    flexible.check_options(params)
     echo = _take_endive_parameters(
         params, PAYMENT_INTENT_ECHOED, PAYMENT_INTENT_IGNORED
     )
@@ -135,6 +136,7 @@ def confirm_payment_intent(request, params):
     """Confirm, also with ``payment_method`` (localstripe: 500) and
     ``off_session`` (localstripe: 400)."""
     expand = params.pop("expand", None)
+    flexible.check_options(params)
     echo = _take_endive_parameters(
         params, PAYMENT_INTENT_ECHOED, PAYMENT_INTENT_IGNORED + ("off_session",)
     )
@@ -198,6 +200,16 @@ def capture_payment_intent(request, params):
         )
     ledger.capture(charge, amount, on_success=intent._on_success)
     return intent._export(expand=expand)
+
+
+def increment_authorization(request, params):
+    """Raise the amount of a hold (see :mod:`.flexible`)."""
+    return flexible.increment_authorization(
+        request,
+        params,
+        lambda intent_id: _retrieve(PaymentIntent, intent_id),
+        _unexpected_state,
+    )
 
 
 def list_payment_intents(request, params):
@@ -335,6 +347,11 @@ ROUTES = (
     ("POST", "/v1/payment_intents/{id}/confirm", confirm_payment_intent),
     ("POST", "/v1/payment_intents/{id}/cancel", cancel_payment_intent),
     ("POST", "/v1/payment_intents/{id}/capture", capture_payment_intent),
+    (
+        "POST",
+        "/v1/payment_intents/{id}/increment_authorization",
+        increment_authorization,
+    ),
     ("POST", "/v1/setup_intents", create_setup_intent),
     ("POST", "/v1/setup_intents/{id}", update_setup_intent),
     ("GET", "/v1/charges", list_charges),

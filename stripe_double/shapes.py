@@ -17,7 +17,7 @@ from localstripe import resources, webhooks
 from stripe import StripeObject
 from stripe._object_classes import get_object_class
 
-from . import API_VERSION, ledger
+from . import API_VERSION, flexible, ledger
 
 EXPANDABLE = {
     "payment_intent": ("customer", "latest_charge", "payment_method"),
@@ -84,6 +84,10 @@ def _fix_charge(answer, charge, expand):
     captured = ledger.captured_amount(charge)
     refunded = ledger.refunded_amount(charge)
     answer.update(ledger.echo(charge))
+    intent = ledger.stored(resources.PaymentIntent.object, charge.payment_intent)
+    if intent is not None:
+        flexible.on_authorized(intent)
+    answer["payment_method_details"] = flexible.payment_method_details(charge)
     answer["amount_captured"] = captured
     answer["amount_refunded"] = refunded
     answer["refunded"] = captured > 0 and refunded >= captured

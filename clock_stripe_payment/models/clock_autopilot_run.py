@@ -19,6 +19,8 @@ RECONCILE_AFTER_MINUTES = 10
 #: Transaction states that end an attempt, per operation: success and failure.
 SUCCESS_STATES = {"charge": ("done",), "hold": ("authorized", "done")}
 FAILURE_STATES = ("error", "cancel")
+#: Operations on the booking's holds, without a transaction of their own.
+HOLD_OPERATIONS = ("release", "reauthorize")
 
 #: Run states in which the run's money may be moving (or have moved) at the
 #: provider without Odoo knowing the outcome yet.
@@ -73,6 +75,7 @@ class ClockAutopilotRun(models.Model):
             ("charge", "Charge"),
             ("hold", "Hold"),
             ("release", "Release holds"),
+            ("reauthorize", "Re-authorize expiring holds"),
             ("none", "No transaction"),
         ],
         required=True,
@@ -108,6 +111,7 @@ class ClockAutopilotRun(models.Model):
             (autopilot.FAILURE_ERROR, "Declined or error"),
             (autopilot.FAILURE_NO_CARD, "No card"),
             (autopilot.FAILURE_AUTHENTICATION, "Authentication required"),
+            (autopilot.FAILURE_CAP, "Over a cap"),
         ],
         readonly=True,
     )
@@ -346,13 +350,16 @@ class ClockAutopilotRun(models.Model):
                 "message": values["message"],
             }
         )
-        if values["outcome"] == "skip":
+        cap_problem = run._autopilot_cap_problem(values, now)
+        if cap_problem:
+            run._autopilot_stop_at_cap(cap_problem, now)
+        elif values["outcome"] == "skip":
             run.state = "skipped"
         elif values["outcome"] == "no_card":
             run._autopilot_fail(autopilot.FAILURE_NO_CARD, values["message"], now)
         elif run.operation == "none":
             run._autopilot_succeed(now)
-        elif run.operation == "release":
+        elif run.operation in HOLD_OPERATIONS:
             run.write({"state": "running", "running_since": now})
             run._autopilot_commit()
             if not run._autopilot_lock(("running",)):
@@ -414,7 +421,11 @@ class ClockAutopilotRun(models.Model):
         self._autopilot_conclude(now)
 
     def _autopilot_release(self, now):
+        """Release the booking's holds, or re-authorize those expiring soon."""
         self.ensure_one()
+        if self.operation == "reauthorize":
+            self._autopilot_reauthorize(now)
+            return
         booking = self.reservation_id
         try:
             with self.env.cr.savepoint():
@@ -428,6 +439,85 @@ class ClockAutopilotRun(models.Model):
             self._autopilot_fail(
                 autopilot.FAILURE_ERROR,
                 _("%s hold(s) could not be released.", len(left)),
+                now,
+            )
+        else:
+            self._autopilot_succeed(now)
+
+    def _autopilot_cap_problem(self, values, now):
+        """Why the money this run would move goes past a cap of its task."""
+        self.ensure_one()
+        if values["outcome"] != "act" or self.operation not in ("charge", "hold"):
+            return None
+        task = self.task_id
+        moved = sum(
+            self.search(
+                [
+                    ("task_id", "=", task.id),
+                    ("run_at", "=", now),
+                    ("state", "in", ("running", "unknown", "done")),
+                    ("id", "!=", self.id),
+                ]
+            ).mapped("amount")
+        )
+        return task._autopilot_cap_problem(self.reservation_id, values["amount"], moved)
+
+    def _autopilot_stop_at_cap(self, reason, now):
+        """Stop instead of moving money past a cap: nothing is sent, the run says
+        why, and the task's chatter alerts its followers (once per cron run)."""
+        self.ensure_one()
+        alerted = self.search_count(
+            [
+                ("task_id", "=", self.task_id.id),
+                ("run_at", "=", now),
+                ("failure_kind", "=", autopilot.FAILURE_CAP),
+            ]
+        )
+        self.write(
+            {
+                "state": "failed",
+                "failure_kind": autopilot.FAILURE_CAP,
+                "next_retry_at": False,
+                "message": _("Stopped, nothing was charged: %s", reason),
+            }
+        )
+        if not alerted:
+            self.task_id.message_post(
+                body=_(
+                    "The Autopilot stopped at a cap of this task instead of "
+                    "charging %(booking)s: %(reason)s Check the task and the run "
+                    "log.",
+                    booking=self.reservation_id.name,
+                    reason=reason,
+                ),
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+            )
+
+    def _autopilot_reauthorize(self, now):
+        """Renew each hold expiring within the task's hours; a hold whose renewal
+        fails is kept (the booking carries the staff alert) and fails the run."""
+        self.ensure_one()
+        booking = self.reservation_id
+        holds = booking._clock_holds_expiring_within(
+            self.task_id.reauthorize_within_hours
+        )
+        failed = []
+        for hold in holds:
+            with self.env.cr.savepoint():
+                new = booking._clock_reauthorize_hold(hold)
+            if new.state == "authorized":
+                self.transaction_ids = [fields.Command.link(new.id)]
+            else:
+                failed.append(hold.reference)
+        if failed:
+            self._autopilot_fail(
+                autopilot.FAILURE_ERROR,
+                _(
+                    "The hold(s) %s could not be renewed and are kept until they "
+                    "expire.",
+                    ", ".join(failed),
+                ),
                 now,
             )
         else:
@@ -668,7 +758,7 @@ class ClockAutopilotRun(models.Model):
                 continue
             run = run.with_company(run.company_id)
             run.run_at = now
-            if run.operation == "release":
+            if run.operation in HOLD_OPERATIONS:
                 run._autopilot_release(now)
             elif not run.transaction_id:
                 run._autopilot_succeed(now)

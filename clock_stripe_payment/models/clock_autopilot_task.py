@@ -1,5 +1,6 @@
 import logging
-from datetime import timedelta
+from collections import defaultdict
+from datetime import date, timedelta
 
 import psycopg2.errors
 
@@ -188,12 +189,32 @@ class ClockAutopilotTask(models.Model):
             ("charge", "Charge"),
             ("hold", "Hold (pre-authorize)"),
             ("release", "Release holds"),
+            ("reauthorize", "Re-authorize expiring holds"),
             ("none", "No transaction"),
         ],
         required=True,
         default="charge",
         tracking=True,
-        help="No transaction: only the success actions run.",
+        help="No transaction: only the success actions run. Re-authorize: each hold "
+        "of the booking expiring within the hours set is renewed by a new hold on "
+        "the same card, placed before the old one is released.",
+    )
+    reauthorize_within_hours = fields.Integer(
+        string="Expiring Within (Hours)",
+        default=48,
+        help="Re-authorize the holds that expire within this many hours of the run.",
+    )
+    cap_per_booking = fields.Monetary(
+        string="Cap per Booking",
+        help="The most the task charges or holds on one booking. A booking that "
+        "asks for more is not charged: its run stops and the task alerts. "
+        "0: no cap.",
+    )
+    cap_per_run = fields.Monetary(
+        string="Cap per Run",
+        help="The most the task charges or holds in one run of the Autopilot, all "
+        "bookings together. Past it, the bookings are not charged: their runs "
+        "stop and the task alerts. 0: no cap.",
     )
     card_choice = fields.Selection(
         [
@@ -603,8 +624,12 @@ class ClockAutopilotTask(models.Model):
     # How much, which card (shared by the preview and the run)
     # ------------------------------------------------------------------
 
-    def _autopilot_amount(self, booking):
-        """The amount the task asks for ``booking``, in the booking's currency."""
+    def _autopilot_amount(self, booking, balance=None):
+        """The amount the task asks for ``booking``, in the booking's currency.
+
+        :param float balance: the booking's balance to count with (the
+            simulator's expected one; default: the balance now)
+        """
         self.ensure_one()
         currency = booking.currency_id
         charges = []
@@ -623,7 +648,7 @@ class ClockAutopilotTask(models.Model):
                 ]
         return autopilot.compute_amount(
             self.amount_basis,
-            balance=booking._clock_get_balance(),
+            balance=booking._clock_get_balance() if balance is None else balance,
             fixed=self.amount_fixed,
             night_charges=charges,
             arrival=booking.arrival_date,
@@ -634,10 +659,11 @@ class ClockAutopilotTask(models.Model):
             rounding=currency.rounding,
         )
 
-    def _autopilot_prepare(self, booking):
+    def _autopilot_prepare(self, booking, balance=None):
         """What the task would do on ``booking`` now, without doing it.
 
-        The preview shows this and the run acts on it, so both agree.
+        The preview and the simulator show this and the run acts on it, so they
+        agree. ``balance``: see :meth:`_autopilot_amount`.
 
         :return: dict with ``amount``, ``token`` (payment.token), ``holds``
             (payment.transaction to release) and ``outcome``: ``act`` (go ahead),
@@ -652,7 +678,7 @@ class ClockAutopilotTask(models.Model):
             "message": "",
         }
         if self.operation in MONEY_OPERATIONS:
-            amount = self._autopilot_amount(booking)
+            amount = self._autopilot_amount(booking, balance)
             values["amount"] = amount
             if autopilot.nothing_to_do(amount, booking.currency_id.rounding):
                 values.update(
@@ -683,7 +709,163 @@ class ClockAutopilotTask(models.Model):
             values.update(holds=holds, amount=sum(holds.mapped("amount")))
             if not holds:
                 values.update(outcome="skip", message=_("No hold to release."))
+        elif self.operation == "reauthorize":
+            holds = booking._clock_holds_expiring_within(self.reauthorize_within_hours)
+            values.update(holds=holds, amount=sum(holds.mapped("amount")))
+            if not holds:
+                values.update(
+                    outcome="skip",
+                    message=_(
+                        "No hold expires within %s hours.",
+                        self.reauthorize_within_hours,
+                    ),
+                )
         return values
+
+    def _autopilot_cap_problem(self, booking, amount, moved_in_run=0.0):
+        """Why moving ``amount`` on ``booking`` goes past a cap of the task.
+
+        :param float amount: in the booking's currency
+        :param float moved_in_run: what the task already moved in this run, in
+            the task's currency
+        :return: the reason, or None when no cap is passed
+        """
+        self.ensure_one()
+        currency = self.currency_id
+        if booking.currency_id != currency:
+            amount = booking.currency_id._convert(
+                amount, currency, self.company_id, fields.Date.today()
+            )
+        rounding = currency.rounding
+        if autopilot.over_cap(amount, self.cap_per_booking, rounding=rounding):
+            return _(
+                "%(amount)s is above the task's cap of %(cap)s per booking.",
+                amount=format_amount(self.env, amount, currency),
+                cap=format_amount(self.env, self.cap_per_booking, currency),
+            )
+        if autopilot.over_cap(amount, self.cap_per_run, moved_in_run, rounding):
+            return _(
+                "%(amount)s would take this run past the task's cap of %(cap)s per "
+                "run (%(moved)s already moved).",
+                amount=format_amount(self.env, amount, currency),
+                cap=format_amount(self.env, self.cap_per_run, currency),
+                moved=format_amount(self.env, moved_in_run, currency),
+            )
+        return None
+
+    def _autopilot_hold_problem(self, token, when):
+        """Why ``token`` cannot be held at ``when`` (None: it can)."""
+        self.ensure_one()
+        if not token.provider_id.support_manual_capture:
+            return _("its provider cannot place holds")
+        year, month = token.clock_stripe_exp_year, token.clock_stripe_exp_month
+        if year and month:
+            expiry = date(year + month // 12, month % 12 + 1, 1)
+            if expiry <= when.date():
+                return _("the card has expired by then")
+        return None
+
+    # ------------------------------------------------------------------
+    # Simulator
+    # ------------------------------------------------------------------
+
+    def _autopilot_simulate(self, date_from, date_to, bookings=None):
+        """Every operation the tasks ``self`` (active or not) would make from
+        ``date_from`` to ``date_to``, per booking, with the expected balance and
+        held amount after each step and the overlaps flagged.
+
+        The cron's own planning answers each question: which bookings are due for
+        a task by ``date_to`` and not run yet (:meth:`_autopilot_due_domain`),
+        when (:meth:`_autopilot_trigger_time`), how much and which card
+        (:meth:`_autopilot_prepare`, on the balance the earlier steps leave), and
+        the caps (:meth:`_autopilot_cap_problem`). Steps come in the cron's order
+        (trigger time, then task order). Triggers already passed are counted when
+        the period starts now or earlier: the next cron run takes them.
+
+        :param bookings: only these bookings (default: all)
+        :return: one dict of ``clock.autopilot.simulation.line`` values per step
+        """
+        now = fields.Datetime.now()
+        planned = defaultdict(list)
+        for position, task in enumerate(self.sorted()):
+            domain = task._autopilot_due_domain(date_to)
+            if bookings is not None:
+                domain = [("id", "in", bookings.ids), *domain]
+            for booking in self.env["clock.reservation"].search(domain):
+                when = task._autopilot_trigger_time(booking)
+                if when < date_from and date_from > now:
+                    continue  # Taken by a cron run before the period.
+                planned[booking].append((when, position, task))
+        lines = []
+        for booking, steps in planned.items():
+            lines += self._autopilot_simulate_booking(
+                booking, sorted(steps, key=lambda step: step[:2])
+            )
+        return lines
+
+    @api.model
+    def _autopilot_simulate_booking(self, booking, steps):
+        """The simulator's lines of one booking: ``steps`` are ``(when, position,
+        task)`` in the cron's order."""
+        rounding = booking.currency_id.rounding
+        balance = booking._clock_get_balance()
+        held = sum(
+            booking._clock_to_currency(hold, hold._clock_get_remaining_hold())
+            for hold in booking._autopilot_active_holds()
+        )
+        flag_labels = {
+            autopilot.FLAG_OVERLAP: _("another task charges the same balance"),
+            autopilot.FLAG_HOLD_COVERS: _("a hold already covers this charge"),
+            autopilot.FLAG_OVER_CAP: _("over the task's cap"),
+        }
+        charged = False
+        lines = []
+        for sequence, (when, _position, task) in enumerate(steps):
+            values = task._autopilot_prepare(booking, balance=balance)
+            outcome, amount = values["outcome"], values["amount"]
+            if task.operation == "release":
+                # Holds placed earlier in the simulation are released too.
+                outcome, amount = ("act", held) if held else ("skip", 0.0)
+            problems = []
+            if outcome == "act" and task.operation in MONEY_OPERATIONS:
+                cap_problem = task._autopilot_cap_problem(booking, amount)
+                if cap_problem:
+                    outcome = "over_cap"
+                    values["message"] = cap_problem
+                    problems.append(flag_labels[autopilot.FLAG_OVER_CAP])
+            acting = outcome == "act"
+            balance, held, flags = autopilot.simulate_step(
+                task.operation,
+                amount if acting else 0.0,
+                balance,
+                held,
+                charged,
+                rounding,
+            )
+            problems += [flag_labels[flag] for flag in flags]
+            if task.operation == "hold" and values["token"]:
+                hold_problem = task._autopilot_hold_problem(values["token"], when)
+                if hold_problem:
+                    problems.append(_("the card cannot be held: %s", hold_problem))
+            charged = charged or (acting and task.operation == "charge")
+            lines.append(
+                {
+                    "sequence": sequence,
+                    "reservation_id": booking.id,
+                    "when": when,
+                    "task_id": task.id,
+                    "task_active": task.active,
+                    "operation": task.operation,
+                    "amount": amount,
+                    "token_id": values["token"].id,
+                    "balance_after": balance,
+                    "held_after": held,
+                    "outcome": outcome,
+                    "flags": "; ".join(problems) or False,
+                    "message": values["message"],
+                }
+            )
+        return lines
 
     # ------------------------------------------------------------------
     # Preview

@@ -519,6 +519,164 @@ class ClockReservation(models.Model):
         (tx | tx.child_transaction_ids)._clock_post_process_now()
         return child or tx
 
+    def _clock_get_active_hold(self, tx):
+        """``tx`` as an active hold of the booking (sudo).
+
+        :raise UserError: it is not one
+        """
+        self.ensure_one()
+        tx = tx.sudo()
+        if tx not in self.sudo().transaction_ids._clock_filter_active_holds():
+            raise UserError(
+                _(
+                    "%(reference)s is not an active hold of %(booking)s.",
+                    reference=tx.reference,
+                    booking=self.name,
+                )
+            )
+        return tx
+
+    def _clock_raise_hold(self, tx, amount):
+        """Raise an active hold of the booking by ``amount`` (incidentals, an
+        extra night), when Stripe allows it on that hold.
+
+        :param payment.transaction tx: an active hold of the booking
+        :param float amount: the amount added to the hold, in its currency
+        :return: the hold, raised
+        :raise UserError: not a hold Stripe allows raising (place a second hold
+            then), a non-positive amount, or the bank declined the raise; the
+            hold is unchanged
+        """
+        self.ensure_one()
+        self._clock_check_payment_access()
+        tx = self._clock_get_active_hold(tx)
+        self._clock_check_amount(amount, tx.currency_id)
+        self._clock_check_provider(tx.provider_id)
+        before = tx.amount
+        try:
+            tx._clock_stripe_increment_hold(tx.amount + amount)
+        except ClockStripeError as error:
+            if error.kind != "card":
+                raise
+            raise UserError(
+                _(
+                    "The bank declined raising the hold %(reference)s (%(reason)s): "
+                    "it still holds %(amount)s. Place a second hold for the extra "
+                    "amount instead.",
+                    reference=tx.reference,
+                    reason=error,
+                    amount=format_amount(self.env, before, tx.currency_id),
+                )
+            ) from None
+        self.message_post(
+            body=_(
+                "The hold %(reference)s was raised from %(before)s to %(after)s.",
+                reference=tx.reference,
+                before=format_amount(self.env, before, tx.currency_id),
+                after=format_amount(self.env, tx.amount, tx.currency_id),
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
+        return tx
+
+    def _clock_reauthorize_hold(self, tx):
+        """Renew an active hold before it expires, never leaving the booking
+        unsecured: a new hold of what is still held is placed on the same card
+        first, and the old one is released only once the new one is authorized.
+        When the new hold fails, the old one is kept and staff are alerted (an
+        activity and a note on the booking).
+
+        :param payment.transaction tx: an active hold of the booking
+        :return: the new hold's transaction (its ``state`` tells the outcome), or
+            an empty recordset when no new hold could be sent
+        """
+        self.ensure_one()
+        self._clock_check_payment_access()
+        tx = self._clock_get_active_hold(tx)
+        token = tx.token_id
+        new = self.env["payment.transaction"]
+        reason = False
+        if not token.active or token not in self.sudo().card_ids.token_id:
+            reason = _("its card is no longer on file")
+        else:
+            try:
+                new = self._clock_charge(
+                    token,
+                    tx._clock_get_remaining_hold(),
+                    folio=tx.clock_folio_ids[:1] or None,
+                    hold=True,
+                )
+            except UserError as error:
+                reason = str(error)
+            else:
+                if new.state != "authorized":
+                    reason = new.state_message or _("Stripe did not authorize it")
+        if reason:
+            self._clock_alert_staff(
+                _(
+                    "The hold %(reference)s could not be renewed (%(reason)s). It is "
+                    "kept until it expires on %(expiry)s: renew it by hand or ask "
+                    "the guest for another card.",
+                    reference=tx.reference,
+                    reason=reason,
+                    expiry=format_datetime(self.env, tx.clock_stripe_hold_expires_at),
+                )
+            )
+            return new
+        try:
+            self._clock_release_holds(tx)
+        except UserError as error:
+            self._clock_alert_staff(
+                _(
+                    "The hold %(reference)s was renewed by %(new)s but could not be "
+                    "released (%(reason)s): release it by hand.",
+                    reference=tx.reference,
+                    new=new.reference,
+                    reason=error,
+                )
+            )
+            return new
+        self.message_post(
+            body=_(
+                "The hold %(reference)s was renewed by %(new)s of %(amount)s, "
+                "valid until %(expiry)s.",
+                reference=tx.reference,
+                new=new.reference,
+                amount=format_amount(self.env, new.amount, new.currency_id),
+                expiry=format_datetime(self.env, new.clock_stripe_hold_expires_at),
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
+        return new
+
+    def _clock_holds_expiring_within(self, hours):
+        """The booking's active holds that expire within ``hours`` from now."""
+        self.ensure_one()
+        limit = fields.Datetime.now() + timedelta(hours=hours)
+        return (
+            self.sudo()
+            .transaction_ids._clock_filter_active_holds()
+            .filtered(
+                lambda hold: hold.clock_stripe_hold_expires_at
+                and hold.clock_stripe_hold_expires_at <= limit
+            )
+        )
+
+    def _clock_alert_staff(self, message):
+        """A to-do for the user at work (the administrator when a cron runs)
+        and a note on the booking."""
+        self.ensure_one()
+        user = self.env.user
+        if user._is_superuser():
+            user = self.env.ref("base.user_admin")
+        self.sudo().activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=_("Card hold needs attention"),
+            note=message,
+            user_id=user.id,
+        )
+        self.message_post(body=message, subtype_xmlid="mail.mt_note")
+
     def _clock_refund(self, tx, amount=None):
         """Refund a card payment of the booking, fully or partly.
 
@@ -1093,6 +1251,18 @@ class ClockReservation(models.Model):
         return self._clock_wizard_action(
             "clock_stripe_payment.clock_capture_wizard_action",
             {"default_mode": "release"},
+        )
+
+    def action_clock_raise_hold(self):
+        return self._clock_wizard_action(
+            "clock_stripe_payment.clock_capture_wizard_action",
+            {"default_mode": "raise"},
+        )
+
+    def action_clock_renew_hold(self):
+        return self._clock_wizard_action(
+            "clock_stripe_payment.clock_capture_wizard_action",
+            {"default_mode": "renew"},
         )
 
     def action_clock_refund(self):

@@ -81,6 +81,17 @@ class PaymentProvider(models.Model):
         help="When a card is saved, this amount is held on it to prove it is valid, "
         "then released at once. Empty: cards are saved without a check.",
     )
+    clock_stripe_extended_holds = fields.Boolean(
+        string="Request Extended Holds",
+        help="Ask Stripe to extend the validity of card holds (up to 30 days for "
+        "lodging on the card networks that allow it, instead of 7). Each hold "
+        "shows the expiry Stripe gave it.",
+    )
+    clock_stripe_incremental_holds = fields.Boolean(
+        string="Request Incremental Holds",
+        help="Ask Stripe that card holds can be raised later (incidentals, an "
+        "extra night). Each hold shows whether Stripe allows it.",
+    )
     clock_stripe_alternative_method_ids = fields.Many2many(
         string="Alternative Methods",
         comodel_name="payment.method",
@@ -454,6 +465,17 @@ class PaymentProvider(models.Model):
             provider.clock_stripe_secret_key,
             api_base=provider.clock_stripe_api_base,
         )
+
+    def _clock_stripe_hold_card_options(self):
+        """``payment_method_options.card`` of a card hold: the extended and
+        incremental authorization the provider requests (None: neither)."""
+        self.ensure_one()
+        options = {}
+        if self.clock_stripe_extended_holds:
+            options["request_extended_authorization"] = "if_available"
+        if self.clock_stripe_incremental_holds:
+            options["request_incremental_authorization"] = "if_available"
+        return options or None
 
     def _clock_stripe_settlement_currency(self, currency):
         """Return the currency amounts are sent in for a payment in ``currency``."""

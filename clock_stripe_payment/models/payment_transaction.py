@@ -52,6 +52,16 @@ class PaymentTransaction(models.Model):
         help="Stripe releases an uncaptured hold at this time.",
         readonly=True,
     )
+    clock_stripe_hold_extended = fields.Boolean(
+        string="Extended Hold",
+        help="Stripe extended the validity of this hold beyond the standard window.",
+        readonly=True,
+    )
+    clock_stripe_hold_incrementable = fields.Boolean(
+        string="Can Be Raised",
+        help="Stripe allows raising this hold (incremental authorization).",
+        readonly=True,
+    )
     clock_stripe_intent_status = fields.Char(string="Stripe Status", readonly=True)
     clock_stripe_error_kind = fields.Char(
         string="Stripe Error Kind",
@@ -573,6 +583,7 @@ class PaymentTransaction(models.Model):
             const.OPERATION_PAYMENT,
             self.clock_stripe_capture_manually,
             description=self.reference,
+            card_options=self._clock_stripe_card_options(),
         )
         if error:
             self._clock_stripe_apply_card_error(error)
@@ -814,6 +825,7 @@ class PaymentTransaction(models.Model):
                 capture_manually=self.clock_stripe_capture_manually,
                 off_session=off_session,
                 description=self.reference,
+                card_options=self._clock_stripe_card_options(),
             )
         except ClockStripeError as error:
             if error.kind in CARD_ERROR_KINDS:
@@ -851,6 +863,65 @@ class PaymentTransaction(models.Model):
                     "payment (3-D Secure)."
                 )
             )
+
+    def _clock_stripe_card_options(self):
+        """The card options of this transaction's PaymentIntent: a hold asks for
+        the extended and incremental authorization the provider requests."""
+        self.ensure_one()
+        if not self.clock_stripe_capture_manually:
+            return None
+        return self.provider_id._clock_stripe_hold_card_options()
+
+    def _clock_stripe_increment_hold(self, amount):
+        """Raise this hold to ``amount`` (the new total, transaction currency).
+
+        :return: None; the hold's amount is the new one when Stripe agreed
+        :raise UserError: not a hold Stripe allows raising, or a new total that is
+            not above the hold; nothing is sent then
+        :raise ClockStripeError: Stripe refused (``card``: the bank declined);
+            the hold is unchanged
+        """
+        self.ensure_one()
+        self._clock_stripe_lock()
+        if self.state != "authorized" or not self.clock_stripe_capture_manually:
+            raise UserError(_("Only an authorized hold can be raised."))
+        if self.child_transaction_ids.filtered(
+            lambda child: child.operation == self.operation
+        ):
+            raise UserError(_("A hold already partly captured cannot be raised."))
+        if not self.clock_stripe_hold_incrementable:
+            raise UserError(
+                _(
+                    "Stripe does not allow raising the hold %s: place a second "
+                    "hold for the extra amount instead.",
+                    self.reference,
+                )
+            )
+        amount = self.currency_id.round(amount)
+        if (
+            float_compare(
+                amount, self.amount, precision_rounding=self.currency_id.rounding
+            )
+            <= 0
+        ):
+            raise UserError(_("The new amount of a hold must be above its amount."))
+        settlement_currency = self.clock_stripe_settlement_currency_id
+        settlement_amount = settlement_currency.round(
+            self.clock_stripe_settlement_amount * amount / self.amount
+        )
+        minor = self._clock_stripe_minor(settlement_amount)
+        payment_intent = self._clock_stripe_client().increment_authorization(
+            self.provider_reference,
+            minor,
+            self._clock_stripe_idempotency_key(f"{const.OPERATION_INCREMENT}-{minor}"),
+        )
+        self.write(
+            {
+                "amount": amount,
+                "clock_stripe_settlement_amount": settlement_amount,
+                **self._clock_stripe_hold_fields(payment_intent),
+            }
+        )
 
     def _send_capture_request(self, amount_to_capture=None):
         """Override of `payment`: capture a hold, in full or in part.
@@ -1165,9 +1236,7 @@ class PaymentTransaction(models.Model):
         if status in mapping["pending"]:
             self._set_pending()
         elif status in mapping["authorized"]:
-            self.clock_stripe_hold_expires_at = self._clock_stripe_hold_expiry(
-                payment_intent
-            )
+            self.write(self._clock_stripe_hold_fields(payment_intent))
             self._clock_stripe_tokenize_if_asked(pm)
             self._set_authorized()
         elif status in mapping["done"]:
@@ -1206,16 +1275,20 @@ class PaymentTransaction(models.Model):
         if payment_method:
             self._clock_stripe_tokenize(payment_method)
 
-    @api.model
-    def _clock_stripe_hold_expiry(self, payment_intent):
-        charge = payment_intent.get("latest_charge")
-        capture_before = None
-        created = payment_intent.get("created")
-        if isinstance(charge, dict):
-            details = (charge.get("payment_method_details") or {}).get("card") or {}
-            capture_before = details.get("capture_before")
-            created = charge.get("created") or created
-        return utils.hold_expiry(capture_before=capture_before, created=created)
+    def _clock_stripe_hold_fields(self, payment_intent):
+        """The hold's expiry, extension and incrementability as Stripe gives them.
+
+        An answer without the card details of the charge (a webhook's intent
+        names its charge by id) changes nothing already read."""
+        self.ensure_one()
+        terms = utils.hold_terms(payment_intent)
+        if not terms["known"] and self.clock_stripe_hold_expires_at:
+            return {}
+        return {
+            "clock_stripe_hold_expires_at": terms["expires_at"],
+            "clock_stripe_hold_extended": terms["extended"],
+            "clock_stripe_hold_incrementable": terms["incrementable"],
+        }
 
     def _clock_stripe_split_external_capture(self, payment_intent):
         """A hold captured outside Odoo (dashboard) for less than its amount.

@@ -20,3 +20,5 @@ from . import test_money_under_faults
 from . import test_accessibility
 from . import test_money_defects
 from . import test_autopilot_defects
+from . import test_hold_lifecycle
+from . import test_autopilot_simulator

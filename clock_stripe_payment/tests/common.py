@@ -353,6 +353,23 @@ class ClockStripeMixin:
         )
         return response.json()
 
+    def _stripe_card_refuses(self, **switches):
+        """Make the double's cards refuse flexible acquiring
+        (stripe_double/flexible.py): ``extended_authorization`` or
+        ``incremental_authorization`` ``'unavailable'``, ``increments``
+        ``'decline'``. Restored at the end of the test."""
+        response = requests.post(
+            f"{STRIPE_DOUBLE_URL}/_config/flexible_acquiring",
+            json=switches,
+            timeout=10,
+        )
+        response.raise_for_status()
+        self.addCleanup(
+            requests.delete,
+            f"{STRIPE_DOUBLE_URL}/_config/flexible_acquiring",
+            timeout=10,
+        )
+
 
 class ClockStripeCommon(ClockStripeMixin, PaymentCommon):
     @classmethod

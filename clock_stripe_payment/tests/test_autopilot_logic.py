@@ -167,3 +167,51 @@ class TestAutopilotLogicRetries(BaseCase):
     def test_authentication_required_is_never_retried(self):
         self.assertFalse(ap.should_retry(0, 5, ap.FAILURE_AUTHENTICATION))
         self.assertTrue(ap.should_retry(0, 5, ap.FAILURE_NO_CARD))
+
+
+@tagged("post_install", "-at_install")
+class TestAutopilotLogicSimulator(BaseCase):
+    def test_caps(self):
+        self.assertFalse(ap.over_cap(500.0, 0.0), "0: no cap")
+        self.assertFalse(ap.over_cap(100.0, 100.0))
+        self.assertTrue(ap.over_cap(100.01, 100.0))
+        self.assertFalse(ap.over_cap(50.0, 150.0, already=100.0))
+        self.assertTrue(ap.over_cap(50.0, 149.99, already=100.0))
+
+    def test_a_charge_lowers_the_balance_a_hold_raises_what_is_held(self):
+        self.assertEqual(
+            ap.simulate_step("hold", 80.0, 200.0, 0.0, False), (200.0, 80.0, [])
+        )
+        self.assertEqual(
+            ap.simulate_step("charge", 150.0, 200.0, 0.0, False), (50.0, 0.0, [])
+        )
+        self.assertEqual(
+            ap.simulate_step("release", 80.0, 50.0, 80.0, True), (50.0, 0.0, [])
+        )
+        self.assertEqual(
+            ap.simulate_step("none", 0.0, 50.0, 80.0, True), (50.0, 80.0, [])
+        )
+
+    def test_overlaps(self):
+        # A second task charging more than the balance the first one left.
+        self.assertEqual(
+            ap.simulate_step("charge", 200.0, 50.0, 0.0, True),
+            (-150.0, 0.0, [ap.FLAG_OVERLAP]),
+        )
+        # ... or nothing left at all.
+        self.assertEqual(
+            ap.simulate_step("charge", 0.0, 0.0, 0.0, True),
+            (0.0, 0.0, [ap.FLAG_OVERLAP]),
+        )
+        # The rest of the balance, charged by a second task: no overlap.
+        self.assertEqual(
+            ap.simulate_step("charge", 50.0, 50.0, 0.0, True), (0.0, 0.0, [])
+        )
+        # A hold already covers the charge.
+        self.assertEqual(
+            ap.simulate_step("charge", 50.0, 200.0, 80.0, False),
+            (150.0, 80.0, [ap.FLAG_HOLD_COVERS]),
+        )
+        self.assertEqual(
+            ap.simulate_step("charge", 100.0, 200.0, 80.0, False), (100.0, 80.0, [])
+        )

@@ -176,6 +176,29 @@ class TestHoldsAndSignatures(BaseCase):
             utils.hold_expiry(created=created), utc(created) + timedelta(days=7)
         )
 
+    def test_hold_terms_are_read_from_the_charge(self):
+        created = 1893499200
+        charge = {
+            "created": created,
+            "payment_method_details": {
+                "card": {
+                    "capture_before": created + 30 * 86400,
+                    "extended_authorization": {"status": "enabled"},
+                    "incremental_authorization": {"status": "available"},
+                }
+            },
+        }
+        terms = utils.hold_terms({"created": created, "latest_charge": charge})
+        self.assertEqual(
+            terms["expires_at"], datetime(2030, 1, 31, 12, 0), "Stripe's date"
+        )
+        self.assertTrue(terms["extended"])
+        self.assertTrue(terms["incrementable"])
+        self.assertTrue(terms["known"])
+        named = utils.hold_terms({"created": created, "latest_charge": "ch_1"})
+        self.assertEqual(named["expires_at"], datetime(2030, 1, 8, 12, 0))
+        self.assertFalse(named["extended"] or named["incrementable"] or named["known"])
+
     def test_signature_header_is_what_stripe_verifies(self):
         payload = json.dumps({"id": "evt_1", "object": "event", "type": "x"})
         header = utils.webhook_signature_header(payload, "whsec_abc")

@@ -1,6 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import format_amount
+from odoo.tools import format_amount, format_datetime
 
 
 class ClockCaptureWizard(models.TransientModel):
@@ -9,13 +9,29 @@ class ClockCaptureWizard(models.TransientModel):
     _description = "Capture or release a hold"
 
     mode = fields.Selection(
-        [("capture", "Capture"), ("release", "Release")],
+        [
+            ("capture", "Capture"),
+            ("release", "Release"),
+            ("raise", "Raise"),
+            ("renew", "Renew"),
+        ],
         required=True,
         default="capture",
     )
     transaction_id = fields.Many2one(string="Hold")
     amount_held = fields.Monetary(string="Held", compute="_compute_hold_values")
     hold_expiry = fields.Datetime(string="Expires", compute="_compute_hold_values")
+    hold_extended = fields.Boolean(
+        string="Extended Hold", compute="_compute_hold_values"
+    )
+    hold_incrementable = fields.Boolean(
+        string="Can Be Raised", compute="_compute_hold_values"
+    )
+    amount_added = fields.Monetary(
+        string="Amount to Add",
+        help="Added to the hold when Stripe allows raising it; otherwise placed as "
+        "a second hold.",
+    )
     amount = fields.Monetary(
         string="Amount to Capture",
         compute="_compute_amount",
@@ -42,18 +58,54 @@ class ClockCaptureWizard(models.TransientModel):
             tx = wizard.transaction_id.sudo()
             wizard.amount_held = tx._clock_get_remaining_hold() if tx else 0.0
             wizard.hold_expiry = tx.clock_stripe_hold_expires_at if tx else False
+            wizard.hold_extended = tx.clock_stripe_hold_extended
+            wizard.hold_incrementable = tx.clock_stripe_hold_incrementable
 
     @api.depends("transaction_id")
     def _compute_amount(self):
         for wizard in self:
             wizard.amount = wizard.amount_held
 
+    def action_second_hold(self):
+        """Stripe does not allow raising the hold: hold the extra amount apart."""
+        self.ensure_one()
+        return self.reservation_id._clock_wizard_action(
+            "clock_stripe_payment.clock_charge_wizard_action",
+            {
+                "default_hold": True,
+                "default_amount": self.amount_added,
+                "default_folio_id": self.transaction_id.sudo().clock_folio_ids[:1].id,
+            },
+        )
+
     def action_confirm(self):
         self.ensure_one()
         if not self.transaction_id:
             raise UserError(_("The booking has no active hold."))
         booking = self.reservation_id
-        if self.mode == "release":
+        if self.mode == "raise":
+            tx = booking._clock_raise_hold(self.transaction_id, self.amount_added)
+            kind = "success"
+            message = _(
+                "The hold now holds %s.",
+                format_amount(self.env, tx.amount, tx.currency_id),
+            )
+        elif self.mode == "renew":
+            tx = booking._clock_reauthorize_hold(self.transaction_id)
+            if tx.state == "authorized":
+                kind = "success"
+                message = _(
+                    "The hold was renewed by %(ref)s until %(expiry)s.",
+                    ref=tx.reference,
+                    expiry=format_datetime(self.env, tx.clock_stripe_hold_expires_at),
+                )
+            else:
+                kind = "warning"
+                message = _(
+                    "The new hold failed: the old hold is kept and a to-do was "
+                    "added to the booking."
+                )
+        elif self.mode == "release":
             booking._clock_release_holds(self.transaction_id)
             message = _(
                 "The hold of %s was released.",
