@@ -1,4 +1,5 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
 
 
 class ClockReservationCard(models.Model):
@@ -51,6 +52,60 @@ class ClockReservationCard(models.Model):
             "This card is already on file for the booking.",
         ),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        cards = super().create(vals_list)
+        cards._clock_check_card_owner()
+        return cards
+
+    def write(self, vals):
+        res = super().write(vals)
+        if {"reservation_id", "token_id"} & set(vals):
+            self._clock_check_card_owner()
+        return res
+
+    @api.constrains("reservation_id", "token_id")
+    def _check_token_company(self):
+        """A card is charged through its provider's Stripe account: only a card of
+        the booking's own hotel goes on file."""
+        for card in self.sudo():
+            provider = card.token_id.provider_id
+            if provider.company_id != card.reservation_id.company_id:
+                raise ValidationError(
+                    _(
+                        "The card %(card)s was saved with the provider %(provider)s "
+                        "of %(company)s; it cannot guarantee a booking of "
+                        "%(hotel)s.",
+                        card=card.card_label,
+                        provider=provider.name,
+                        company=provider.company_id.name,
+                        hotel=card.reservation_id.company_id.name,
+                    )
+                )
+
+    def _clock_check_card_owner(self):
+        """Staff put on file only a card of the booking's guest (or of the guest's
+        company, or the OTA's virtual card); the guest's own card flows run in
+        sudo and link the card the guest just gave.
+
+        :raise UserError: the card belongs to someone else
+        """
+        if self.env.su:
+            return
+        for card in self.sudo():
+            booking = card.reservation_id
+            if card.token_id.partner_id not in booking._clock_get_card_owners():
+                raise UserError(
+                    _(
+                        "The card %(card)s belongs to %(owner)s: only a card of the "
+                        "guest of %(booking)s, or of their company, can be put on "
+                        "file for it.",
+                        card=card.card_label,
+                        owner=card.token_id.partner_id.display_name,
+                        booking=booking.name,
+                    )
+                )
 
     @api.depends("token_id")
     def _compute_card_label(self):
