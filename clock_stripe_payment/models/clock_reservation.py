@@ -413,6 +413,8 @@ class ClockReservation(models.Model):
                     booking=booking.name,
                 )
             )
+        card = booking.card_ids.filtered(lambda card: card.token_id == token)
+        card._clock_check_charge(amount, currency)
         provider = token.provider_id
         if provider.company_id != booking.company_id:
             raise UserError(

@@ -21,3 +21,4 @@ from . import test_accessibility
 from . import test_money_defects
 from . import test_autopilot_defects
 from . import test_staff_rights
+from . import test_virtual_cards
