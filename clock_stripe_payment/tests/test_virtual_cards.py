@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from odoo import fields
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .hotel_common import HotelPaymentCommon
 
@@ -67,3 +67,16 @@ class TestVirtualCards(HotelPaymentCommon):
         tx = booking.with_user(self.payments_user)._clock_charge(token, 80.0)
         self.assertEqual(tx.state, "done")
         self.assertEqual(booking.folio_ids.balance, 150.0)
+
+    def test_staff_set_the_activation_date_and_loaded_amount_on_the_booking(self):
+        booking = self._booking()
+        self._card_on_file(booking, card_type="virtual")
+        activation = fields.Date.today() + timedelta(days=3)
+        form = Form(booking.with_user(self.payments_user))
+        with form.card_ids.edit(0) as line:
+            self.assertEqual(line.loaded_currency_id, booking.currency_id)
+            line.activation_date = activation
+            line.loaded_amount = 120.0
+        form.save()
+        self.assertEqual(booking.card_ids.activation_date, activation)
+        self.assertEqual(booking.card_ids.loaded_amount, 120.0)
