@@ -223,6 +223,28 @@ def card_rule_violation(
     return None
 
 
+def virtual_card_refusal(now, active_from, loaded, charged, amount, rounding=0.01):
+    """Check a charge (or hold) of an OTA's virtual card.
+
+    :param datetime now: the time of the charge (naive UTC)
+    :param datetime active_from: when the card can first be charged (naive UTC),
+        or None when it is already active
+    :param float loaded: the amount loaded on the card, 0 or None when unknown
+    :param float charged: what was already taken or held on the card (in the
+        loaded amount's currency)
+    :param float amount: the charge, in the same currency
+    :param float rounding: the currency's rounding
+    :return: None when the charge may go, ``'inactive'`` before the activation,
+        ``'over_loaded'`` when the card would give more than it was loaded with
+    :rtype: str|None
+    """
+    if active_from and now < active_from:
+        return "inactive"
+    if loaded and charged + amount - loaded > rounding / 2:
+        return "over_loaded"
+    return None
+
+
 def hold_expiry(capture_before=None, created=None, now=None):
     """Return the naive UTC datetime when an authorization expires.
 

@@ -5,7 +5,7 @@ import psycopg2.errors
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, format_amount
+from odoo.tools import SQL, format_amount, format_date
 
 from .. import autopilot
 
@@ -350,6 +350,10 @@ class ClockAutopilotRun(models.Model):
                 "message": values["message"],
             }
         )
+        card = values["token"] and booking.card_ids.filtered(
+            lambda c: c.token_id == values["token"]
+        )
+        active_from = card and card._clock_get_active_from()
         cap_problem = run._autopilot_cap_problem(values, now)
         if cap_problem:
             run._autopilot_stop_at_cap(cap_problem, now)
@@ -357,6 +361,8 @@ class ClockAutopilotRun(models.Model):
             run.state = "skipped"
         elif values["outcome"] == "no_card":
             run._autopilot_fail(autopilot.FAILURE_NO_CARD, values["message"], now)
+        elif active_from and active_from > now:
+            run._autopilot_wait(card, active_from)
         elif run.operation == "none":
             run._autopilot_succeed(now)
         elif run.operation in HOLD_OPERATIONS:
@@ -583,6 +589,24 @@ class ClockAutopilotRun(models.Model):
             }
         )
         self._autopilot_run_actions("success")
+
+    def _autopilot_wait(self, card, active_from):
+        """Put the run off until the virtual ``card`` can be charged: no failure,
+        no retry used, no failure actions (no guest e-mail)."""
+        self.ensure_one()
+        self.write(
+            {
+                "state": "retry",
+                "failure_kind": False,
+                "next_retry_at": active_from,
+                "message": _(
+                    "The virtual card %(card)s can be charged from %(date)s: the "
+                    "task waits until then.",
+                    card=card.card_label,
+                    date=format_date(self.env, card.activation_date),
+                ),
+            }
+        )
 
     def _autopilot_fail(self, kind, message, now):
         """Retry later, or give up and run the failure actions."""

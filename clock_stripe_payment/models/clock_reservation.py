@@ -302,6 +302,19 @@ class ClockReservation(models.Model):
             raise AccessError(_("Refunds can only be made by a hotel manager."))
         self.check_access("write")
 
+    def _clock_get_card_owners(self):
+        """The partners whose saved cards may be put on file for the booking: the
+        guest, the guest's company, the company the guest travels for and the
+        booking's agent (an OTA's virtual card)."""
+        self.ensure_one()
+        booking = self.sudo()
+        return (
+            booking.partner_id
+            | booking.partner_id.commercial_partner_id
+            | booking.company_partner_id
+            | booking.agent_id
+        )
+
     def _clock_check_amount(self, amount, currency):
         if (
             not amount
@@ -400,7 +413,21 @@ class ClockReservation(models.Model):
                     booking=booking.name,
                 )
             )
+        card = booking.card_ids.filtered(lambda card: card.token_id == token)
+        card._clock_check_charge(amount, currency)
         provider = token.provider_id
+        if provider.company_id != booking.company_id:
+            raise UserError(
+                _(
+                    "The card %(card)s was saved with the provider %(provider)s of "
+                    "%(company)s: a booking of %(hotel)s is charged through its own "
+                    "hotel's provider only.",
+                    card=token._clock_get_masked_label(),
+                    provider=provider.name,
+                    company=provider.company_id.name,
+                    hotel=booking.company_id.name,
+                )
+            )
         booking._clock_check_provider(provider)
         if hold and not provider.support_manual_capture:
             raise UserError(

@@ -781,6 +781,46 @@ class PaymentTransaction(models.Model):
         )
         return token
 
+    # === ACTION METHODS === #
+
+    def action_capture(self):
+        """Override of `payment`: hotel transactions are captured by hotel payments
+        staff only (the transaction form's Capture button)."""
+        self._clock_check_staff_access()
+        return super().action_capture()
+
+    def action_void(self):
+        """Override of `payment`: hotel holds are released by hotel payments staff
+        only (the transaction form's Void button)."""
+        self._clock_check_staff_access()
+        return super().action_void()
+
+    def action_refund(self, amount_to_refund=None):
+        """Override of `payment`: hotel payments are refunded by hotel managers of
+        the payments group only (the accounting payment's Refund wizard)."""
+        self._clock_check_staff_access(refund=True)
+        return super().action_refund(amount_to_refund=amount_to_refund)
+
+    def _clock_check_staff_access(self, refund=False):
+        """Apply the hotel's payment rights to the core buttons: a transaction of
+        the Stripe (hotel) provider or of a booking is captured, released or
+        refunded under the same rules as the booking's own wizards, whatever the
+        user's accounting rights.
+
+        :raise AccessError: the user is not in the Hotel payments group, is not a
+            hotel manager for a refund, or may not write on the bookings
+        """
+        hotel_txs = self.sudo().filtered(
+            lambda tx: tx.provider_code == const.PROVIDER_CODE
+            or tx._clock_get_reservations()
+        )
+        if not hotel_txs:
+            return
+        bookings = self.env["clock.reservation"]
+        for tx in hotel_txs:
+            bookings |= tx._clock_get_reservations().with_env(self.env)
+        bookings._clock_check_payment_access(refund=refund)
+
     # === BUSINESS METHODS - PAYMENT FLOW (framework hooks) === #
 
     def _send_payment_request(self):

@@ -1,6 +1,7 @@
 # Part of clock_stripe_payment. License LGPL-3.
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 
 from .. import const, utils
 
@@ -34,6 +35,23 @@ class ResCompany(models.Model):
         context={"active_test": False},
         help="Card brands accepted by the property. Empty: every brand.",
     )
+
+    @api.constrains("clock_stripe_card_provider_id")
+    def _check_clock_stripe_card_provider_company(self):
+        """A hotel takes cards through a provider of its own: another company's
+        provider would charge its guests on that company's Stripe account."""
+        for company in self:
+            provider = company.clock_stripe_card_provider_id
+            if provider and provider.company_id != company:
+                raise ValidationError(
+                    _(
+                        "The card payment provider %(provider)s belongs to "
+                        "%(other)s: %(company)s needs a provider of its own.",
+                        provider=provider.name,
+                        other=provider.company_id.name,
+                        company=company.name,
+                    )
+                )
 
     def _clock_stripe_card_rules(self):
         """Return the card rules of the property.

@@ -22,3 +22,5 @@ from . import test_money_defects
 from . import test_autopilot_defects
 from . import test_hold_lifecycle
 from . import test_autopilot_simulator
+from . import test_staff_rights
+from . import test_virtual_cards

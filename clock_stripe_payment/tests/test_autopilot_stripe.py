@@ -2,7 +2,7 @@
 (hotel) provider against localstripe, with the folio effect, the success and
 failure actions, retries, authentication, the preview and crash safety."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from unittest.mock import patch
 
 from odoo.tests import tagged
@@ -229,6 +229,48 @@ class TestAutopilotStripe(AutopilotStripeCommon):
         self.assertNotEqual(run.token_id, guest_card)
         self.assertTrue(booking.folio_ids.hide_on_portal)
         self.assertFalse(self._run_of(task, direct), "not an OTA booking")
+
+    def test_task_on_a_virtual_card_waits_for_its_activation_date(self):
+        booking = self._stay(arrival_in=0, channel="ota")
+        token = self._add_card(booking, "virtual")
+        card = booking.card_ids
+        card.activation_date = booking.arrival_date + timedelta(days=1)
+        task = self._create_task(
+            mode="before_arrival",
+            offset_hours=0,
+            operation="charge",
+            card_choice="virtual",
+            amount_basis="balance",
+            failure_retries=0,
+            failure_template_id=self.env.ref(
+                "clock_stripe_payment.clock_autopilot_mail_template_failure"
+            ).id,
+        )
+        noon = booking.autopilot_arrival_noon_at
+        with self._spy_stripe() as calls:
+            self._run_cron(noon)
+        run = self._run_of(task, booking)
+        self.assertEqual(run.state, "retry")
+        self.assertFalse(run.failure_kind)
+        self.assertEqual(run.retries, 0)
+        # Midnight of the activation day in Sofia (UTC+2 in winter, +3 in summer).
+        active_from = card._clock_get_active_from()
+        self.assertEqual(run.next_retry_at, active_from)
+        midnight = datetime.combine(card.activation_date, time())
+        self.assertIn(midnight - active_from, (timedelta(hours=2), timedelta(hours=3)))
+        self.assertIn("can be charged from", run.message)
+        self.assertFalse(run.transaction_id)
+        self.assertFalse(calls)
+        self.assertFalse(self._messages(booking, "please update your card"))
+
+        self._run_cron(active_from - timedelta(minutes=1))
+        self.assertEqual(run.state, "retry", "still not active")
+        self._run_cron(active_from)
+        self.assertEqual(run.state, "done")
+        self.assertEqual(run.transaction_id.token_id, token)
+        self.assertEqual(run.transaction_id.amount, 200.0)
+        self.assertEqual(self._payment_lines(booking).mapped("amount"), [200.0])
+        self.assertFalse(self._messages(booking, "please update your card"))
 
     # ------------------------------------------------------------------
     # Actions, failures, retries, authentication

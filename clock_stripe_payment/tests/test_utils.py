@@ -159,6 +159,29 @@ class TestCardRules(BaseCase):
 
 
 @tagged("post_install", "-at_install")
+class TestVirtualCardRule(BaseCase):
+    def test_not_before_the_activation(self):
+        active_from = datetime(2030, 1, 2)
+        refusal = utils.virtual_card_refusal
+        self.assertEqual(
+            refusal(active_from - timedelta(seconds=1), active_from, 0, 0, 10),
+            "inactive",
+        )
+        self.assertIsNone(refusal(active_from, active_from, 0, 0, 10))
+        self.assertIsNone(refusal(active_from, None, 0, 0, 10))
+
+    def test_not_above_the_loaded_amount(self):
+        now = datetime(2030, 1, 2)
+        refusal = utils.virtual_card_refusal
+        self.assertIsNone(refusal(now, None, 150.0, 100.0, 50.0))
+        self.assertIsNone(refusal(now, None, 0.3, 0.1, 0.2))  # no float noise
+        self.assertEqual(refusal(now, None, 150.0, 100.0, 50.01), "over_loaded")
+        self.assertEqual(refusal(now, None, 150.0, 0.0, 150.01), "over_loaded")
+        self.assertIsNone(refusal(now, None, 0.0, 1000.0, 50.0), "amount unknown")
+        self.assertIsNone(refusal(now, None, 100, 60, 40.4, rounding=1))
+
+
+@tagged("post_install", "-at_install")
 class TestHoldsAndSignatures(BaseCase):
     def test_hold_expiry(self):
         def utc(timestamp):
