@@ -14,6 +14,7 @@
         "security/hotel_payment_security.xml",
         "security/ir.model.access.csv",
         "views/payment_clock_stripe_templates.xml",
+        "views/clock_stripe_event_views.xml",
         "views/payment_provider_views.xml",
         "views/res_config_settings_views.xml",
         "views/clock_card_retention_settings_views.xml",

@@ -12,6 +12,7 @@ from odoo.tools.misc import hmac as hmac_tool
 
 from .. import const, utils
 from ..stripe_api import ClockStripeError
+from .clock_stripe_event import ClockStripeEventNotReady
 
 _logger = logging.getLogger(__name__)
 
@@ -1351,11 +1352,9 @@ class PaymentTransaction(models.Model):
     def _clock_stripe_find_tx_for_event(self, provider, event_type, obj):
         """Find the transaction a webhook object is about and lock its row (empty
         if unknown)."""
-        metadata = obj.get("metadata") or {}
-        reference = metadata.get(const.METADATA_REFERENCE_KEY)
+        reference = self._clock_stripe_event_reference(event_type, obj)
         fallback = None
         if event_type.startswith("checkout.session."):
-            reference = reference or obj.get("client_reference_id")
             fallback = [("clock_stripe_checkout_session_ref", "=", obj.get("id"))]
         elif event_type == "charge.refund.updated":
             fallback = [
@@ -1385,11 +1384,22 @@ class PaymentTransaction(models.Model):
         return tx
 
     @api.model
+    def _clock_stripe_event_reference(self, event_type, obj):
+        """The transaction reference a webhook object carries (set by this addon
+        when it created the object), if any."""
+        reference = (obj.get("metadata") or {}).get(const.METADATA_REFERENCE_KEY)
+        if event_type.startswith("checkout.session."):
+            reference = reference or obj.get("client_reference_id")
+        return reference
+
+    @api.model
     def _clock_stripe_get_event_tx(self, provider, event):
         """The transaction a verified webhook event applies to, its row locked.
 
         :return: (transaction, message): an empty transaction and the reason when
             the event is ignored.
+        :raise ClockStripeEventNotReady: the event carries one of our references
+            but its transaction is not found (not committed yet)
         """
         event_type = event.get("type") or ""
         obj = (event.get("data") or {}).get("object") or {}
@@ -1399,6 +1409,11 @@ class PaymentTransaction(models.Model):
         if metadata.get(const.METADATA_PURPOSE_KEY) == const.PURPOSE_VALIDATION_HOLD:
             return self.browse(), "card-check hold, handled in Odoo"
         tx = self._clock_stripe_find_tx_for_event(provider, event_type, obj)
+        reference = self._clock_stripe_event_reference(event_type, obj)
+        if not tx and reference:
+            raise ClockStripeEventNotReady(
+                _("No transaction %s (yet) for this event.", reference)
+            )
         return tx, ("" if tx else "unknown object")
 
     def _clock_stripe_apply_event(self, event):
