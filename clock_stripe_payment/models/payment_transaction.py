@@ -1,13 +1,14 @@
 # Part of clock_stripe_payment. License LGPL-3.
 
 import logging
+import math
 from datetime import timezone
 
 from werkzeug.urls import url_encode, url_join
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, consteq, float_compare, float_is_zero
+from odoo.tools import SQL, consteq, float_compare, float_is_zero, format_amount
 from odoo.tools.misc import hmac as hmac_tool
 
 from .. import const, utils
@@ -123,6 +124,14 @@ class PaymentTransaction(models.Model):
                     settlement_currency,
                     allow_zero=operation == "validation",
                 )
+        if settlement_amount:
+            # What Stripe takes (three-decimal currencies go by 0.010).
+            settlement_amount = math.copysign(
+                utils.round_to_minor_step(
+                    abs(settlement_amount), settlement_currency.name
+                ),
+                settlement_amount,
+            )
         res.update(
             {
                 "clock_stripe_settlement_amount": settlement_amount,
@@ -159,6 +168,8 @@ class PaymentTransaction(models.Model):
             and float_is_zero(amount, precision_rounding=currency.rounding)
         ):
             raise ValidationError(_("The amount to pay must be positive."))
+        if currency == settlement_currency:
+            self._clock_stripe_check_minor_step(amount, currency)
         if not utils.is_supported_currency(settlement_currency.name):
             raise ValidationError(
                 _(
@@ -178,6 +189,39 @@ class PaymentTransaction(models.Model):
                     minimum=utils.minimum_amount(settlement_currency.name),
                 )
             )
+
+    @api.model
+    def _clock_stripe_check_minor_step(self, amount, currency=None):
+        """Refuse an amount Stripe would round (three-decimal currencies go by
+        0.010): what is posted must be what Stripe moves.
+
+        :param currency: the amount's currency (default: the transaction's, whose
+            amounts are checked only when it is also the settlement currency)
+        :raise ValidationError: the amount is not on Stripe's step
+        """
+        if currency is None:
+            self.ensure_one()
+            currency = self.currency_id
+            settlement = self.clock_stripe_settlement_currency_id or currency
+            if settlement != currency:
+                return
+        if utils.is_on_minor_step(amount, currency.name):
+            return
+        step = utils.from_minor_units(utils.minor_step(currency.name), currency.name)
+        lower = utils.from_minor_units(
+            utils.to_minor_units(amount - step / 2, currency.name), currency.name
+        )
+        raise ValidationError(
+            _(
+                "Stripe takes %(currency)s amounts in steps of %(step)s: enter "
+                "%(lower)s or %(upper)s instead of %(amount)s.",
+                currency=currency.name,
+                step=format_amount(self.env, step, currency),
+                lower=format_amount(self.env, lower, currency),
+                upper=format_amount(self.env, lower + step, currency),
+                amount=format_amount(self.env, amount, currency),
+            )
+        )
 
     def _clock_stripe_check_amount(self):
         """Re-check the transaction's own amounts right before a request."""
@@ -832,6 +876,11 @@ class PaymentTransaction(models.Model):
                 )
                 return
             if off_session:
+                # Not a decline: Stripe refused the request itself (not found,
+                # invalid, key refused...); its kind words the outcome.
+                self.clock_stripe_error_kind = (
+                    "not_found" if error.http_status == 404 else error.kind
+                )
                 self._set_error(str(error))
                 return
             raise
@@ -923,6 +972,7 @@ class PaymentTransaction(models.Model):
         if not self.provider_reference:
             raise UserError(_("This hold has no Stripe payment to capture."))
         if amount_to_capture is not None:
+            self._clock_stripe_check_minor_step(amount_to_capture)
             rounding = self.currency_id.rounding
             if float_compare(amount_to_capture, 0, precision_rounding=rounding) <= 0:
                 raise UserError(_("The amount to capture must be positive."))
@@ -1054,9 +1104,13 @@ class PaymentTransaction(models.Model):
                 refundable_settlement, root._clock_stripe_settlement_code()
             )
         else:
+            root._clock_stripe_check_minor_step(amount_to_refund)
             minor = min(
                 utils.prorate_minor(
-                    amount_to_refund, root.amount, root._clock_stripe_minor()
+                    amount_to_refund,
+                    root.amount,
+                    root._clock_stripe_minor(),
+                    step=utils.minor_step(root._clock_stripe_settlement_code()),
                 ),
                 utils.to_minor_units(
                     refundable_settlement, root._clock_stripe_settlement_code()
@@ -1066,16 +1120,64 @@ class PaymentTransaction(models.Model):
         refund_tx.clock_stripe_settlement_amount = -utils.from_minor_units(
             minor, root._clock_stripe_settlement_code()
         )
-        refund = self._clock_stripe_client().create_refund(
-            self.provider_reference,
-            minor,
-            refund_tx.reference,
-            refund_tx._clock_stripe_idempotency_key(const.OPERATION_REFUND),
-        )
-        refund_tx._handle_notification_data(
-            const.PROVIDER_CODE, {"reference": refund_tx.reference, "refund": refund}
-        )
+        refund_tx._clock_stripe_send_refund()
         return refund_tx
+
+    def _clock_stripe_send_refund(self, again=False):
+        """Send this refund transaction to Stripe, or send it again after its
+        answer was lost: same reference, same idempotency key and same request,
+        so that Stripe refunds once whatever the number of tries. Sent again,
+        the refunds of the payment are read first: a refund Stripe made is
+        applied, not sent (idempotency keys expire after 24 hours).
+
+        A lost answer (timeout, Stripe down or busy) is not a failure: the
+        refund stays a draft, "not sure yet", until Stripe's answer to a retry.
+        """
+        self.ensure_one()
+        client = self._clock_stripe_client()
+        payment_intent_id = self.source_transaction_id.provider_reference
+        try:
+            refund = None
+            if again:
+                refund = next(
+                    (
+                        refund
+                        for refund in client.list_refunds(payment_intent_id)
+                        if (refund.get("metadata") or {}).get(
+                            const.METADATA_REFERENCE_KEY
+                        )
+                        == self.reference
+                    ),
+                    None,
+                )
+            refund = refund or client.create_refund(
+                payment_intent_id,
+                self._clock_stripe_minor(),
+                self.reference,
+                self._clock_stripe_idempotency_key(const.OPERATION_REFUND),
+            )
+        except ClockStripeError as error:
+            if error.kind not in ANSWER_LOST_KINDS:
+                raise
+            self.state_message = _(
+                "No answer from Stripe (%s). Not sure yet whether the refund was "
+                "made: refund it again to check with Stripe (it is never refunded "
+                "twice).",
+                error,
+            )
+            return
+        self._handle_notification_data(
+            const.PROVIDER_CODE, {"reference": self.reference, "refund": refund}
+        )
+
+    def _clock_stripe_unanswered_refunds(self):
+        """The refunds of this payment sent without an answer from Stripe."""
+        self.ensure_one()
+        return self.child_transaction_ids.filtered(
+            lambda t: t.operation == "refund"
+            and t.state == "draft"
+            and not t.provider_reference
+        )
 
     # === BUSINESS METHODS - NOTIFICATIONS === #
 
@@ -1484,7 +1586,11 @@ class PaymentTransaction(models.Model):
 
     def _clock_stripe_sync_refunds(self, charge):
         """Record the refunds of a charge that Odoo does not know yet (made in the
-        Stripe Dashboard) and update those it knows."""
+        Stripe Dashboard) and update those it knows.
+
+        :raise ClockStripeEventNotReady: a refund carries the reference of a
+            refund transaction that is not found (not committed yet)
+        """
         self.ensure_one()
         root = self._clock_stripe_payment_root()
         refunds_data = charge.get("refunds")
@@ -1508,6 +1614,12 @@ class PaymentTransaction(models.Model):
                 const.METADATA_REFERENCE_KEY
             )
             refund_tx = by_id.get(refund["id"]) or by_reference.get(refund_reference)
+            if not refund_tx and refund_reference:
+                # Sent by this database, whose refund transaction is not
+                # committed yet: recording it here would record it twice.
+                raise ClockStripeEventNotReady(
+                    _("No refund transaction %s (yet).", refund_reference)
+                )
             if not refund_tx:
                 total_minor = root._clock_stripe_minor()
                 amount = (

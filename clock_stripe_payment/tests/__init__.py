@@ -20,4 +20,5 @@ from . import test_money_under_faults
 from . import test_accessibility
 from . import test_money_defects
 from . import test_autopilot_defects
+from . import test_staff_money_faults
 from . import test_webhook_event_log
