@@ -23,6 +23,7 @@
         # Hotel flows: card step, MyBooking, back-office operations, folio posting.
         "data/clock_card_mail_template_data.xml",
         "data/clock_card_retention_cron_data.xml",
+        "data/clock_stripe_unanswered_cron_data.xml",
         "views/clock_reservation_views.xml",
         "views/clock_folio_views.xml",
         "views/clock_guarantee_policy_views.xml",

@@ -2,7 +2,7 @@
 
 import logging
 import math
-from datetime import timezone
+from datetime import timedelta, timezone
 
 from werkzeug.urls import url_encode, url_join
 
@@ -28,6 +28,9 @@ CARD_ERROR_KINDS = ("card", "authentication_required")
 # Stripe error kinds after which the outcome of a request is not known (the
 # request may or may not have been applied): never a decline.
 ANSWER_LOST_KINDS = ("connection", "api", "rate_limit", "bad_answer")
+# A staff charge or refund without Stripe's answer is canceled when Stripe does
+# not have it this long after it was sent.
+UNANSWERED_GRACE = timedelta(minutes=10)
 
 
 class PaymentTransaction(models.Model):
@@ -1134,24 +1137,10 @@ class PaymentTransaction(models.Model):
         refund stays a draft, "not sure yet", until Stripe's answer to a retry.
         """
         self.ensure_one()
-        client = self._clock_stripe_client()
-        payment_intent_id = self.source_transaction_id.provider_reference
         try:
-            refund = None
-            if again:
-                refund = next(
-                    (
-                        refund
-                        for refund in client.list_refunds(payment_intent_id)
-                        if (refund.get("metadata") or {}).get(
-                            const.METADATA_REFERENCE_KEY
-                        )
-                        == self.reference
-                    ),
-                    None,
-                )
-            refund = refund or client.create_refund(
-                payment_intent_id,
+            refund = self._clock_stripe_find_refund() if again else None
+            refund = refund or self._clock_stripe_client().create_refund(
+                self.source_transaction_id.provider_reference,
                 self._clock_stripe_minor(),
                 self.reference,
                 self._clock_stripe_idempotency_key(const.OPERATION_REFUND),
@@ -1169,6 +1158,73 @@ class PaymentTransaction(models.Model):
         self._handle_notification_data(
             const.PROVIDER_CODE, {"reference": self.reference, "refund": refund}
         )
+
+    def _clock_stripe_find_refund(self):
+        """The Stripe refund made for this refund transaction, or ``None``."""
+        self.ensure_one()
+        refunds = self._clock_stripe_client().list_refunds(
+            self.source_transaction_id.provider_reference
+        )
+        return next(
+            (
+                refund
+                for refund in refunds
+                if (refund.get("metadata") or {}).get(const.METADATA_REFERENCE_KEY)
+                == self.reference
+            ),
+            None,
+        )
+
+    @api.model
+    def _cron_clock_stripe_check_unanswered(self):
+        """Ask Stripe what became of the staff charges and refunds sent without
+        an answer (the Payment Autopilot resolves its own runs): what Stripe made
+        is applied and posted; what it never received after
+        ``UNANSWERED_GRACE`` is canceled, so that nothing stays "not sure". While
+        Stripe is unreachable, they wait for the next run."""
+        limit = fields.Datetime.now() - UNANSWERED_GRACE
+        txs = self.sudo().search(
+            [
+                ("provider_code", "=", const.PROVIDER_CODE),
+                ("operation", "in", ("offline", "refund")),
+                ("state", "=", "draft"),
+                ("provider_reference", "=", False),
+                ("state_message", "!=", False),
+                ("write_date", "<", limit),
+            ]
+        )
+        runs = self.env["clock.autopilot.run"].sudo()
+        txs -= runs.search([("transaction_ids", "in", txs.ids)]).transaction_ids
+        for tx in txs:
+            try:
+                with self.env.cr.savepoint():
+                    tx._clock_stripe_check_unanswered()
+            except ClockStripeError as error:
+                _logger.info(
+                    "%s still not checked with Stripe: %s", tx.reference, error
+                )
+
+    def _clock_stripe_check_unanswered(self):
+        """Settle this unanswered charge or refund from what Stripe has."""
+        self.ensure_one()
+        self._clock_stripe_lock()
+        if self.state != "draft" or self.provider_reference:
+            return
+        if self.operation == "refund":
+            refund = self._clock_stripe_find_refund()
+            if refund:
+                self._handle_notification_data(
+                    const.PROVIDER_CODE, {"reference": self.reference, "refund": refund}
+                )
+        else:
+            self._autopilot_fetch_from_provider()
+        if self.state == "draft":
+            self._set_canceled(
+                state_message=_(
+                    "Stripe never received it: nothing was charged or refunded."
+                )
+            )
+        self._clock_post_process_now()
 
     def _clock_stripe_unanswered_refunds(self):
         """The refunds of this payment sent without an answer from Stripe."""

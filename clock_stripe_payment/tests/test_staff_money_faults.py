@@ -119,6 +119,55 @@ class TestStaffMoneyFaults(HotelPaymentHttpCommon):
         self.assertIn("Nothing was charged", notice["message"])
         self.assertIn("does not know this card", notice["message"])
 
+    @mute_logger(*MUTE)
+    def test_unanswered_charges_and_refunds_are_checked_with_stripe(self):
+        """The check cron settles what staff left "not sure yet": applied and
+        posted when Stripe has it, canceled when Stripe never received it."""
+        charged = self._booking()
+        self._card_on_file(charged)
+        self._stripe_fault(
+            "lose_answer", "POST", "/v1/payment_intents", times=ALL_ATTEMPTS
+        )
+        self._charge_in_wizard(charged, 100.0)
+        never = self._booking()
+        self._card_on_file(never)
+        self._stripe_fault(
+            "http_500", "POST", "/v1/payment_intents", times=ALL_ATTEMPTS
+        )
+        self._charge_in_wizard(never, 100.0)
+        paid = self._booking()
+        tx = paid._clock_charge(self._card_on_file(paid), 100.0)
+        self._stripe_fault("lose_answer", "POST", "/v1/refunds", times=ALL_ATTEMPTS)
+        self._refund_in_wizard(paid, 30.0)
+        unanswered = (
+            self._staff_charges(charged) | self._staff_charges(never)
+        ) | tx.child_transaction_ids
+        self.assertEqual(set(unanswered.mapped("state")), {"draft"})
+        Transaction = self.env["payment.transaction"]
+        # Just sent: left alone (the staff may be trying again).
+        Transaction._cron_clock_stripe_check_unanswered()
+        self.assertEqual(set(unanswered.mapped("state")), {"draft"})
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE payment_transaction SET write_date = NOW() - "
+                "INTERVAL '1 hour' WHERE id IN %s",
+                tuple(unanswered.ids),
+            )
+        )
+        with self._spy_stripe() as calls:
+            Transaction._cron_clock_stripe_check_unanswered()
+        self.assertFalse(money_posts(calls), "checking sends nothing")
+        self.assertEqual(self._staff_charges(charged).state, "done")
+        self.assertEqual(self._payment_lines(charged.folio_ids).mapped("amount"), [100])
+        self.assertEqual(self._staff_charges(never).state, "cancel")
+        self.assertIn("never received", self._staff_charges(never).state_message)
+        self.assertFalse(self._payment_lines(never.folio_ids))
+        self.assertEqual(tx.child_transaction_ids.state, "done")
+        self.assertEqual(
+            sorted(self._payment_lines(paid.folio_ids).mapped("amount")), [-30, 100]
+        )
+
     # === 2. A refund recorded twice === #
 
     def _partly_captured_hold(self, booking):
