@@ -113,16 +113,23 @@ class ClockChargeWizard(models.TransientModel):
         elif tx.state == "error":
             kind, message = "danger", self._clock_error_message(tx)
         elif tx.state == "draft":
-            kind, message = (
-                "warning",
+            kind = "warning"
+            message = (
                 _(
-                    "Not sure yet whether %(amount)s was charged: Stripe did not "
-                    "answer. The charge is checked with Stripe before anything "
-                    "else: charging again resends the same charge, never a second "
-                    "one (%(ref)s).",
+                    "Not sure yet whether %(amount)s was held: Stripe did not "
+                    "answer. The hold is being checked with Stripe: placing it "
+                    "again resends the same hold, never a second one (%(ref)s).",
                     amount=amount,
                     ref=tx.reference,
-                ),
+                )
+                if tx.clock_stripe_capture_manually
+                else _(
+                    "Not sure yet whether %(amount)s was charged: Stripe did not "
+                    "answer. The charge is being checked with Stripe: charging "
+                    "again resends the same charge, never a second one (%(ref)s).",
+                    amount=amount,
+                    ref=tx.reference,
+                )
             )
         else:
             kind, message = (
