@@ -14,6 +14,7 @@
         "security/hotel_payment_security.xml",
         "security/ir.model.access.csv",
         "views/payment_clock_stripe_templates.xml",
+        "views/clock_stripe_event_views.xml",
         "views/payment_provider_views.xml",
         "views/res_config_settings_views.xml",
         "views/clock_card_retention_settings_views.xml",
@@ -22,6 +23,7 @@
         # Hotel flows: card step, MyBooking, back-office operations, folio posting.
         "data/clock_card_mail_template_data.xml",
         "data/clock_card_retention_cron_data.xml",
+        "data/clock_stripe_unanswered_cron_data.xml",
         "views/clock_reservation_views.xml",
         "views/clock_folio_views.xml",
         "views/clock_guarantee_policy_views.xml",

@@ -58,6 +58,42 @@ def to_minor_units(amount, currency_code):
     return int(minor)
 
 
+def minor_step(currency_code):
+    """Return the step, in minor units, of the amounts Stripe takes in
+    ``currency_code``: 10 for three-decimal currencies (the last digit must be 0),
+    100 for ISK, 1 otherwise.
+
+    :rtype: int
+    """
+    code = (currency_code or "").upper()
+    if code in const.THREE_DECIMAL_CURRENCIES:
+        return 10
+    if code in const.WHOLE_UNIT_TWO_DECIMAL_CURRENCIES:
+        return 100
+    return 1
+
+
+def is_on_minor_step(amount, currency_code):
+    """Tell whether Stripe takes ``amount`` as it is (no rounding to its step):
+    12.340 KWD yes, 12.345 KWD no.
+
+    :rtype: bool
+    """
+    exponent = currency_exponent(currency_code)
+    minor = Decimal(str(amount)) * (Decimal(10) ** exponent)
+    return minor == minor.to_integral_value() and not int(minor) % minor_step(
+        currency_code
+    )
+
+
+def round_to_minor_step(amount, currency_code):
+    """Round ``amount`` as Stripe takes it (see :func:`to_minor_units`).
+
+    :rtype: float
+    """
+    return from_minor_units(to_minor_units(amount, currency_code), currency_code)
+
+
 def from_minor_units(minor_amount, currency_code):
     """Convert a Stripe integer amount back to major units.
 
@@ -98,21 +134,24 @@ def is_supported_currency(currency_code):
     return (currency_code or "").upper() in const.SUPPORTED_CURRENCIES
 
 
-def prorate_minor(part, total, total_minor):
+def prorate_minor(part, total, total_minor, step=1):
     """Return the share of ``total_minor`` that ``part`` is of ``total``.
 
     Used to send a partial capture or refund in the settlement currency at the rate
-    of the original payment. Half-up rounding, bounded by ``total_minor``.
+    of the original payment. Half-up rounding to a multiple of ``step`` (see
+    :func:`minor_step`), bounded by ``total_minor``.
 
     :param float part: The partial amount, in the transaction currency.
     :param float total: The full amount, in the transaction currency.
     :param int total_minor: The full amount, in settlement minor units.
+    :param int step: The step of the settlement currency, in minor units.
     :rtype: int
     """
     if not total:
         return 0
     share = Decimal(str(part)) / Decimal(str(total)) * Decimal(int(total_minor))
-    return min(int(share.quantize(Decimal(1), rounding=ROUND_HALF_UP)), total_minor)
+    steps = (share / step).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return min(int(steps) * step, total_minor)
 
 
 # === KEYS AND ADDRESSES === #

@@ -10,7 +10,11 @@ from odoo.exceptions import UserError
 from odoo.http import request
 
 from .. import const
-from ..models.clock_stripe_event import TRANSIENT_ERROR_KINDS
+from ..models.clock_stripe_event import (
+    TRANSIENT_ERROR_KINDS,
+    ClockStripeEventNotReady,
+    event_may_wait,
+)
 from ..stripe_api import ClockStripeError, construct_event
 
 _logger = logging.getLogger(__name__)
@@ -136,11 +140,15 @@ class ClockStripeController(http.Controller):
 
         * no, bad or expired signature (300 s): 400, nothing changes;
         * an event already received: 200, nothing changes;
-        * an event about an object this database does not know: 200, ignored;
-        * Stripe unreachable while applying the event: 503, nothing kept, so that
-          Stripe sends the event again;
+        * an event about an object that is not ours (no reference of ours): 200,
+          ignored;
+        * an event that carries one of our references while its transaction is
+          not found (not committed yet): 409, nothing kept, so that Stripe sends
+          it again; after ``REFERENCE_WAIT``, kept as an error instead;
+        * Stripe unreachable, or our key refused, while applying the event: 503,
+          nothing kept, so that Stripe sends the event again;
         * any other error while applying the event: 200 ``error``, nothing kept but
-          the event row (state ``error``), so that it is not applied later.
+          the event row (state ``error``), for an operator to replay.
         """
         payload = request.httprequest.get_data()
         signature = request.httprequest.headers.get("Stripe-Signature")
@@ -175,6 +183,11 @@ class ClockStripeController(http.Controller):
         except UserError as error:  # ClockStripeError and ValidationError included
             # Undo everything the event changed, its row included.
             request.env.cr.rollback()
+            if isinstance(error, ClockStripeEventNotReady) and event_may_wait(event):
+                _logger.info("Stripe event %s postponed: %s", event.get("id"), error)
+                return request.make_json_response(
+                    {"error": "not ready, try again later"}, status=409
+                )
             if (
                 isinstance(error, ClockStripeError)
                 and error.kind in TRANSIENT_ERROR_KINDS

@@ -8,6 +8,7 @@ CARD_LINE_PROTECTED_FIELDS = {
     "folio_id",
     "payment_transaction_id",
     "account_payment_id",
+    "clock_reversed_line_id",
 }
 
 
@@ -30,6 +31,16 @@ class ClockFolioLine(models.Model):
         ondelete="set null",
     )
 
+    clock_reversed_line_id = fields.Many2one(
+        "clock.folio.line",
+        string="Reverses",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="restrict",
+        help="The card payment line this line reverses (a refund that failed at "
+        "Stripe after it was recorded).",
+    )
+
     _sql_constraints = [
         (
             "payment_transaction_uniq",
@@ -38,9 +49,14 @@ class ClockFolioLine(models.Model):
         ),
     ]
 
+    def _clock_is_card_line(self):
+        """Posted from a card transaction (or reversing one): kept as posted."""
+        self.ensure_one()
+        return bool(self.payment_transaction_id or self.clock_reversed_line_id)
+
     @api.ondelete(at_uninstall=False)
     def _unlink_except_card_payment(self):
-        if self.filtered("payment_transaction_id"):
+        if self.filtered(lambda line: line._clock_is_card_line()):
             raise UserError(
                 _(
                     "A card payment cannot be deleted from the folio: refund it "
@@ -52,7 +68,7 @@ class ClockFolioLine(models.Model):
         if (
             not self.env.su
             and CARD_LINE_PROTECTED_FIELDS & set(vals)
-            and self.filtered("payment_transaction_id")
+            and self.filtered(lambda line: line._clock_is_card_line())
         ):
             raise UserError(
                 _(

@@ -353,7 +353,61 @@ class ClockReservation(models.Model):
         :raise AccessError: the user is not allowed to move money
         """
         self.ensure_one()
+        unanswered = self._clock_get_unanswered_charges()[:1]
+        if unanswered:
+            tx = self._clock_charge_again(unanswered, token, amount, folio, hold)
+            if tx:
+                return tx
         tx = self._clock_create_charge_transaction(token, amount, folio, hold)
+        tx._send_payment_request()
+        tx._clock_post_process_now()
+        return tx
+
+    def _clock_get_unanswered_charges(self):
+        """Staff charges (and holds) of the booking sent to Stripe without an
+        answer (the Payment Autopilot resolves its own)."""
+        self.ensure_one()
+        txs = self.sudo().transaction_ids.filtered(
+            lambda tx: tx.operation == "offline"
+            and tx.state == "draft"
+            and tx.state_message
+            and tx._autopilot_answer_lost()
+        )
+        if txs:
+            runs = self.env["clock.autopilot.run"].sudo()
+            txs -= runs.search([("transaction_ids", "in", txs.ids)]).transaction_ids
+        return txs
+
+    def _clock_charge_again(self, tx, token, amount, folio=None, hold=False):
+        """Settle a charge whose answer was lost before charging again: Stripe is
+        asked what became of it. Never a second charge for one request.
+
+        * Stripe has it: its outcome is applied and the transaction returned;
+        * Stripe never received it and the same charge is asked again: it is sent
+          again (same reference and idempotency key) and returned;
+        * Stripe never received it and another charge is asked: it is canceled,
+          and ``None`` returned (the caller sends the new charge).
+
+        :raise UserError: Stripe is still unreachable (nothing is sent)
+        """
+        self.ensure_one()
+        self._clock_check_payment_access()
+        tx = tx.sudo()
+        if tx._autopilot_fetch_from_provider():
+            tx._clock_post_process_now()
+            return tx
+        currency = tx.currency_id
+        same = (
+            tx.token_id == token.sudo()
+            and not currency.compare_amounts(tx.amount, amount or 0.0)
+            and tx.clock_stripe_capture_manually == bool(hold)
+            and (not folio or tx.clock_folio_ids == folio.sudo())
+        )
+        if not same:
+            tx._set_canceled(
+                state_message=_("Never received by Stripe: replaced by another charge.")
+            )
+            return None
         tx._send_payment_request()
         tx._clock_post_process_now()
         return tx
@@ -729,6 +783,9 @@ class ClockReservation(models.Model):
             raise UserError(
                 _("The provider %s cannot refund payments.", tx.provider_id.name)
             )
+        unanswered = tx._clock_stripe_unanswered_refunds()[:1]
+        if unanswered:
+            return self._clock_refund_again(unanswered, amount)
         refundable = tx._clock_get_refundable_amount()
         amount = refundable if amount is None else tx.currency_id.round(amount or 0.0)
         self._clock_check_amount(amount, tx.currency_id)
@@ -753,6 +810,30 @@ class ClockReservation(models.Model):
             )
         self._clock_check_provider(tx.provider_id)
         refund_tx = tx._send_refund_request(amount_to_refund=amount)
+        refund_tx._clock_post_process_now()
+        return refund_tx
+
+    def _clock_refund_again(self, refund_tx, amount=None):
+        """Send again a refund whose answer was lost (same reference and
+        idempotency key: Stripe refunds once), instead of a new refund.
+
+        :raise UserError: ``amount`` is not the amount of that refund
+        """
+        self.ensure_one()
+        currency = refund_tx.currency_id
+        if amount is not None and currency.compare_amounts(amount, -refund_tx.amount):
+            raise UserError(
+                _(
+                    "The refund of %(amount)s (%(ref)s) got no answer from Stripe: "
+                    "refund %(amount)s again to check it with Stripe (it is never "
+                    "refunded twice), then refund the rest.",
+                    amount=format_amount(self.env, -refund_tx.amount, currency),
+                    ref=refund_tx.reference,
+                )
+            )
+        self._clock_check_provider(refund_tx.provider_id)
+        refund_tx._clock_stripe_lock()
+        refund_tx._clock_stripe_send_refund(again=True)
         refund_tx._clock_post_process_now()
         return refund_tx
 
@@ -858,6 +939,47 @@ class ClockReservation(models.Model):
                     tx.clock_folio_ids = [Command.link(folio.id)]
             elif tx.state == "done":
                 self._clock_post_transaction_to_folio(tx)
+            elif tx.state == "error" and tx.operation == "refund":
+                self._clock_reverse_failed_refund(tx)
+
+    @api.model
+    def _clock_reverse_failed_refund(self, tx):
+        """Undo on the folio and in accounting a refund that Stripe reports
+        failed after it succeeded (the money stayed with the hotel): a reversing
+        folio line, the refund's ``account.payment`` canceled, both said in the
+        booking's chatter. Once.
+
+        :return: the reversing line (empty when there was nothing to reverse)
+        """
+        tx = tx.sudo()
+        Line = self.env["clock.folio.line"].sudo()
+        line = tx.clock_folio_line_ids[:1]
+        if not line or Line.search_count([("clock_reversed_line_id", "=", line.id)]):
+            return Line
+        reversal = Line.create(
+            {
+                "folio_id": line.folio_id.id,
+                "name": _("Refund failed at Stripe (%s): reversed", tx.reference),
+                "kind": "payment",
+                "amount": -line.amount,
+                "clock_reversed_line_id": line.id,
+            }
+        )
+        payment = tx.payment_id
+        if payment and payment.state != "canceled":
+            payment.action_draft()
+            payment.action_cancel()
+        body = _(
+            "The refund %(ref)s of %(amount)s failed at Stripe after it was "
+            "recorded: the money stays with the hotel. Its folio line is reversed "
+            "and its accounting payment canceled; the amount can be refunded "
+            "again.",
+            ref=tx.reference,
+            amount=format_amount(self.env, abs(line.amount), line.currency_id),
+        )
+        for booking in tx._clock_get_reservations():
+            booking.message_post(body=body)
+        return reversal
 
     @api.model
     def _clock_post_transaction_to_folio(self, tx):

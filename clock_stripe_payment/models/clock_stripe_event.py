@@ -1,17 +1,39 @@
 # Part of clock_stripe_payment. License LGPL-3.
 
+import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
 # Processed events are kept this long; Stripe retries an event for 3 days.
 EVENT_RETENTION_DAYS = 30
-# Errors after which Stripe should send the event again.
-TRANSIENT_ERROR_KINDS = ("connection", "rate_limit", "api")
+# Errors after which Stripe should send the event again: Stripe unreachable, or
+# our key refused (rotated or revoked: fixed by an administrator meanwhile).
+TRANSIENT_ERROR_KINDS = ("connection", "rate_limit", "api", "invalid_key", "permission")
+# How long Stripe is asked to send again an event that carries one of our
+# references while its transaction is not found (not committed yet). Older, the
+# event is kept as an error, for an operator to replay.
+REFERENCE_WAIT = timedelta(hours=1)
+
+
+class ClockStripeEventNotReady(UserError):
+    """The event is about one of our transactions that is not committed yet (its
+    reference is unknown): Stripe should send it again later."""
+
+
+def event_may_wait(event, now=None):
+    """Whether Stripe should still be asked to send ``event`` again when it cannot
+    be applied yet (see :data:`REFERENCE_WAIT`)."""
+    created = event.get("created")
+    if not created:
+        return True
+    now = now or datetime.now(timezone.utc)
+    return now - datetime.fromtimestamp(created, timezone.utc) < REFERENCE_WAIT
 
 
 class ClockStripeEvent(models.Model):
@@ -46,6 +68,16 @@ class ClockStripeEvent(models.Model):
         readonly=True,
     )
     message = fields.Char(readonly=True)
+    payload = fields.Text(
+        readonly=True, help="The event as Stripe sent it (replayed from here)."
+    )
+    duplicate_count = fields.Integer(
+        string="Duplicates",
+        readonly=True,
+        help="How many times Stripe sent the event again after it was recorded "
+        "(changes nothing).",
+    )
+    replay_count = fields.Integer(string="Replays", readonly=True)
 
     _sql_constraints = [
         ("event_ref_uniq", "unique(event_ref)", "A Stripe event is processed once."),
@@ -81,27 +113,125 @@ class ClockStripeEvent(models.Model):
         event_id = self._clock_stripe_insert(provider, event, outcome, tx, message)
         if not event_id:
             _logger.info("Stripe event %s already received; skipped", event_ref)
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE clock_stripe_event SET duplicate_count = "
+                    "duplicate_count + 1 WHERE event_ref = %s",
+                    event_ref,
+                )
+            )
             return "duplicate"
+        return self.browse(event_id)._clock_stripe_apply(tx, event, outcome, message)
+
+    def _clock_stripe_apply(self, tx, event, outcome, message):
+        """Apply ``event`` to ``tx`` (locked; none when the event is ignored) and
+        record the outcome on this (inserted) event row: the one step of the
+        webhook route and of a replay.
+
+        :return: ``processed`` or ``ignored``
+        """
+        self.ensure_one()
         if tx:
             outcome, message = tx._clock_stripe_apply_event(event)
-            if outcome != "processed":
-                self.env.cr.execute(
-                    SQL(
-                        "UPDATE clock_stripe_event SET state = %s, message = %s "
-                        "WHERE id = %s",
-                        outcome,
-                        message,
-                        event_id,
-                    )
-                )
             # Errors of the deferred writes are errors of the event too.
             self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE clock_stripe_event SET state = %s, message = %s, "
+                "transaction_id = %s WHERE id = %s",
+                outcome,
+                message or None,
+                tx.id or None,
+                self.id,
+            )
+        )
+        self.invalidate_recordset()
         _logger.info(
             "Stripe event %s (%s): %s %s",
-            event_ref,
+            event.get("id"),
             event.get("type"),
             outcome,
             message,
+        )
+        return outcome
+
+    def action_replay(self):
+        """Apply errored events again, as the webhook route does: once each (an
+        event applied meanwhile is skipped), every event in its own savepoint."""
+        user = self.env.user
+        if not user.has_group("base.group_system") and not (
+            user.has_group("clock_pms.group_hotel_manager")
+            and user.has_group("clock_stripe_payment.group_hotel_payments")
+        ):
+            raise AccessError(
+                _("Only payment managers and administrators can replay events.")
+            )
+        outcomes = {}
+        for record in self.sudo():
+            outcomes[record.event_ref] = record._clock_stripe_replay()
+        failed = [ref for ref, outcome in outcomes.items() if outcome == "error"]
+        if failed:
+            message = _(
+                "%(count)s event(s) could not be applied again: %(events)s. Their "
+                "message says why.",
+                count=len(failed),
+                events=", ".join(failed),
+            )
+            kind = "warning"
+        else:
+            message = _("%s event(s) applied.", len(outcomes))
+            kind = "success"
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": kind,
+                "message": message,
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def _clock_stripe_replay(self):
+        """Replay this errored event: its row is locked first, so that a replay
+        running at the same time, or a delivery of the event, waits and then
+        finds it applied.
+
+        :return: the outcome (``error`` when it failed again, ``skipped`` when it
+            is not an error anymore)
+        """
+        self.ensure_one()
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM clock_stripe_event WHERE id = %s AND state = 'error' "
+                "FOR UPDATE",
+                self.id,
+            )
+        )
+        locked = self.env.cr.fetchone()
+        self.invalidate_recordset()
+        if not locked or not self.payload or not self.provider_id:
+            return "skipped"
+        event = json.loads(self.payload)
+        try:
+            with self.env.cr.savepoint():
+                tx, message = (
+                    self.env["payment.transaction"]
+                    .sudo()
+                    ._clock_stripe_get_event_tx(self.provider_id, event)
+                )
+                outcome = self._clock_stripe_apply(
+                    tx, event, "processed" if tx else "ignored", message
+                )
+        except UserError as error:
+            _logger.warning("Stripe event %s not replayed: %s", self.event_ref, error)
+            self.message = str(error)[:250]
+            outcome = "error"
+        self.replay_count += 1
+        _logger.info(
+            "Stripe event %s replayed by user %s: %s",
+            self.event_ref,
+            self.env.uid,
+            outcome,
         )
         return outcome
 
@@ -137,9 +267,10 @@ class ClockStripeEvent(models.Model):
                 """
                 INSERT INTO clock_stripe_event
                     (event_ref, event_type, provider_id, transaction_id, state,
-                     message, create_uid, create_date, write_uid, write_date)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, NOW() AT TIME ZONE 'UTC',
-                        %s, NOW() AT TIME ZONE 'UTC')
+                     message, payload, duplicate_count, replay_count,
+                     create_uid, create_date, write_uid, write_date)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, 0, 0, %s,
+                        NOW() AT TIME ZONE 'UTC', %s, NOW() AT TIME ZONE 'UTC')
                 ON CONFLICT (event_ref) DO NOTHING
                 RETURNING id
                 """,
@@ -149,6 +280,7 @@ class ClockStripeEvent(models.Model):
                 tx.id if tx else None,
                 state,
                 (message or "")[:250] or None,
+                json.dumps(event, indent=2, sort_keys=True),
                 self.env.uid,
                 self.env.uid,
             )

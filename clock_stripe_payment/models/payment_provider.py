@@ -2,6 +2,7 @@
 
 import json
 import logging
+from datetime import timedelta
 
 from werkzeug.urls import url_join
 
@@ -121,7 +122,50 @@ class PaymentProvider(models.Model):
         help="The API base URL is not Stripe's own.",
     )
 
+    clock_stripe_event_silence_hours = fields.Integer(
+        string="Warn Without Webhook Events After (hours)",
+        default=24,
+        help="Warn on this form when no Stripe webhook event has arrived for this "
+        "many hours while payments wait for one (0: never warn).",
+    )
+    clock_stripe_event_silence_warning = fields.Char(
+        compute="_compute_clock_stripe_event_silence_warning"
+    )
+
     # === COMPUTE METHODS === #
+
+    def _compute_clock_stripe_event_silence_warning(self):
+        """No event for ``clock_stripe_event_silence_hours`` while payments have
+        waited that long for Stripe's answer (pending): the webhook endpoint or
+        its secret is probably wrong."""
+        Event = self.env["clock.stripe.event"].sudo()
+        Transaction = self.env["payment.transaction"].sudo()
+        for provider in self:
+            provider.clock_stripe_event_silence_warning = False
+            hours = provider.clock_stripe_event_silence_hours
+            if provider.code != const.PROVIDER_CODE or hours <= 0 or not provider.id:
+                continue
+            since = fields.Datetime.now() - timedelta(hours=hours)
+            waiting = Transaction.search_count(
+                [
+                    ("provider_id", "=", provider.id),
+                    ("state", "=", "pending"),
+                    ("last_state_change", "<", since),
+                ]
+            )
+            if not waiting or Event.search_count(
+                [("provider_id", "=", provider.id), ("create_date", ">=", since)],
+                limit=1,
+            ):
+                continue
+            provider.clock_stripe_event_silence_warning = _(
+                "No Stripe webhook event has arrived for %(hours)s hours while "
+                "%(count)s payment(s) wait for Stripe's answer. Check the webhook "
+                "endpoint and its signing secret (Register Webhook), and the event "
+                "log.",
+                hours=hours,
+                count=waiting,
+            )
 
     @api.depends("clock_stripe_settlement_currency_id", "company_id.currency_id")
     def _compute_clock_stripe_currency_id(self):

@@ -1,17 +1,19 @@
 # Part of clock_stripe_payment. License LGPL-3.
 
 import logging
-from datetime import timezone
+import math
+from datetime import timedelta, timezone
 
 from werkzeug.urls import url_encode, url_join
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, consteq, float_compare, float_is_zero
+from odoo.tools import SQL, consteq, float_compare, float_is_zero, format_amount
 from odoo.tools.misc import hmac as hmac_tool
 
 from .. import const, utils
 from ..stripe_api import ClockStripeError
+from .clock_stripe_event import ClockStripeEventNotReady
 
 _logger = logging.getLogger(__name__)
 
@@ -26,6 +28,9 @@ CARD_ERROR_KINDS = ("card", "authentication_required")
 # Stripe error kinds after which the outcome of a request is not known (the
 # request may or may not have been applied): never a decline.
 ANSWER_LOST_KINDS = ("connection", "api", "rate_limit", "bad_answer")
+# A staff charge or refund without Stripe's answer is canceled when Stripe does
+# not have it this long after it was sent.
+UNANSWERED_GRACE = timedelta(minutes=10)
 
 
 class PaymentTransaction(models.Model):
@@ -132,6 +137,14 @@ class PaymentTransaction(models.Model):
                     settlement_currency,
                     allow_zero=operation == "validation",
                 )
+        if settlement_amount:
+            # What Stripe takes (three-decimal currencies go by 0.010).
+            settlement_amount = math.copysign(
+                utils.round_to_minor_step(
+                    abs(settlement_amount), settlement_currency.name
+                ),
+                settlement_amount,
+            )
         res.update(
             {
                 "clock_stripe_settlement_amount": settlement_amount,
@@ -168,6 +181,8 @@ class PaymentTransaction(models.Model):
             and float_is_zero(amount, precision_rounding=currency.rounding)
         ):
             raise ValidationError(_("The amount to pay must be positive."))
+        if currency == settlement_currency:
+            self._clock_stripe_check_minor_step(amount, currency)
         if not utils.is_supported_currency(settlement_currency.name):
             raise ValidationError(
                 _(
@@ -187,6 +202,39 @@ class PaymentTransaction(models.Model):
                     minimum=utils.minimum_amount(settlement_currency.name),
                 )
             )
+
+    @api.model
+    def _clock_stripe_check_minor_step(self, amount, currency=None):
+        """Refuse an amount Stripe would round (three-decimal currencies go by
+        0.010): what is posted must be what Stripe moves.
+
+        :param currency: the amount's currency (default: the transaction's, whose
+            amounts are checked only when it is also the settlement currency)
+        :raise ValidationError: the amount is not on Stripe's step
+        """
+        if currency is None:
+            self.ensure_one()
+            currency = self.currency_id
+            settlement = self.clock_stripe_settlement_currency_id or currency
+            if settlement != currency:
+                return
+        if utils.is_on_minor_step(amount, currency.name):
+            return
+        step = utils.from_minor_units(utils.minor_step(currency.name), currency.name)
+        lower = utils.from_minor_units(
+            utils.to_minor_units(amount - step / 2, currency.name), currency.name
+        )
+        raise ValidationError(
+            _(
+                "Stripe takes %(currency)s amounts in steps of %(step)s: enter "
+                "%(lower)s or %(upper)s instead of %(amount)s.",
+                currency=currency.name,
+                step=format_amount(self.env, step, currency),
+                lower=format_amount(self.env, lower, currency),
+                upper=format_amount(self.env, lower + step, currency),
+                amount=format_amount(self.env, amount, currency),
+            )
+        )
 
     def _clock_stripe_check_amount(self):
         """Re-check the transaction's own amounts right before a request."""
@@ -883,6 +931,11 @@ class PaymentTransaction(models.Model):
                 )
                 return
             if off_session:
+                # Not a decline: Stripe refused the request itself (not found,
+                # invalid, key refused...); its kind words the outcome.
+                self.clock_stripe_error_kind = (
+                    "not_found" if error.http_status == 404 else error.kind
+                )
                 self._set_error(str(error))
                 return
             raise
@@ -1033,6 +1086,7 @@ class PaymentTransaction(models.Model):
         if not self.provider_reference:
             raise UserError(_("This hold has no Stripe payment to capture."))
         if amount_to_capture is not None:
+            self._clock_stripe_check_minor_step(amount_to_capture)
             rounding = self.currency_id.rounding
             if float_compare(amount_to_capture, 0, precision_rounding=rounding) <= 0:
                 raise UserError(_("The amount to capture must be positive."))
@@ -1164,9 +1218,13 @@ class PaymentTransaction(models.Model):
                 refundable_settlement, root._clock_stripe_settlement_code()
             )
         else:
+            root._clock_stripe_check_minor_step(amount_to_refund)
             minor = min(
                 utils.prorate_minor(
-                    amount_to_refund, root.amount, root._clock_stripe_minor()
+                    amount_to_refund,
+                    root.amount,
+                    root._clock_stripe_minor(),
+                    step=utils.minor_step(root._clock_stripe_settlement_code()),
                 ),
                 utils.to_minor_units(
                     refundable_settlement, root._clock_stripe_settlement_code()
@@ -1176,16 +1234,117 @@ class PaymentTransaction(models.Model):
         refund_tx.clock_stripe_settlement_amount = -utils.from_minor_units(
             minor, root._clock_stripe_settlement_code()
         )
-        refund = self._clock_stripe_client().create_refund(
-            self.provider_reference,
-            minor,
-            refund_tx.reference,
-            refund_tx._clock_stripe_idempotency_key(const.OPERATION_REFUND),
-        )
-        refund_tx._handle_notification_data(
-            const.PROVIDER_CODE, {"reference": refund_tx.reference, "refund": refund}
-        )
+        refund_tx._clock_stripe_send_refund()
         return refund_tx
+
+    def _clock_stripe_send_refund(self, again=False):
+        """Send this refund transaction to Stripe, or send it again after its
+        answer was lost: same reference, same idempotency key and same request,
+        so that Stripe refunds once whatever the number of tries. Sent again,
+        the refunds of the payment are read first: a refund Stripe made is
+        applied, not sent (idempotency keys expire after 24 hours).
+
+        A lost answer (timeout, Stripe down or busy) is not a failure: the
+        refund stays a draft, "not sure yet", until Stripe's answer to a retry.
+        """
+        self.ensure_one()
+        try:
+            refund = self._clock_stripe_find_refund() if again else None
+            refund = refund or self._clock_stripe_client().create_refund(
+                self.source_transaction_id.provider_reference,
+                self._clock_stripe_minor(),
+                self.reference,
+                self._clock_stripe_idempotency_key(const.OPERATION_REFUND),
+            )
+        except ClockStripeError as error:
+            if error.kind not in ANSWER_LOST_KINDS:
+                raise
+            self.state_message = _(
+                "No answer from Stripe (%s). Not sure yet whether the refund was "
+                "made: refund it again to check with Stripe (it is never refunded "
+                "twice).",
+                error,
+            )
+            return
+        self._handle_notification_data(
+            const.PROVIDER_CODE, {"reference": self.reference, "refund": refund}
+        )
+
+    def _clock_stripe_find_refund(self):
+        """The Stripe refund made for this refund transaction, or ``None``."""
+        self.ensure_one()
+        refunds = self._clock_stripe_client().list_refunds(
+            self.source_transaction_id.provider_reference
+        )
+        return next(
+            (
+                refund
+                for refund in refunds
+                if (refund.get("metadata") or {}).get(const.METADATA_REFERENCE_KEY)
+                == self.reference
+            ),
+            None,
+        )
+
+    @api.model
+    def _cron_clock_stripe_check_unanswered(self):
+        """Ask Stripe what became of the staff charges and refunds sent without
+        an answer (the Payment Autopilot resolves its own runs): what Stripe made
+        is applied and posted; what it never received after
+        ``UNANSWERED_GRACE`` is canceled, so that nothing stays "not sure". While
+        Stripe is unreachable, they wait for the next run."""
+        limit = fields.Datetime.now() - UNANSWERED_GRACE
+        txs = self.sudo().search(
+            [
+                ("provider_code", "=", const.PROVIDER_CODE),
+                ("operation", "in", ("offline", "refund")),
+                ("state", "=", "draft"),
+                ("provider_reference", "=", False),
+                ("state_message", "!=", False),
+                ("write_date", "<", limit),
+            ]
+        )
+        runs = self.env["clock.autopilot.run"].sudo()
+        txs -= runs.search([("transaction_ids", "in", txs.ids)]).transaction_ids
+        for tx in txs:
+            try:
+                with self.env.cr.savepoint():
+                    tx._clock_stripe_check_unanswered()
+            except ClockStripeError as error:
+                _logger.info(
+                    "%s still not checked with Stripe: %s", tx.reference, error
+                )
+
+    def _clock_stripe_check_unanswered(self):
+        """Settle this unanswered charge or refund from what Stripe has."""
+        self.ensure_one()
+        self._clock_stripe_lock()
+        if self.state != "draft" or self.provider_reference:
+            return
+        if self.operation == "refund":
+            refund = self._clock_stripe_find_refund()
+            if refund:
+                self._handle_notification_data(
+                    const.PROVIDER_CODE, {"reference": self.reference, "refund": refund}
+                )
+        else:
+            self._autopilot_fetch_from_provider()
+        if self.state == "draft":
+            self._set_canceled(
+                state_message=_(
+                    "Stripe never received it: nothing was charged or refunded."
+                )
+            )
+        self._clock_post_process_now()
+
+    def _clock_stripe_unanswered_refunds(self):
+        """The refunds of this payment sent without an answer from Stripe."""
+        self.ensure_one()
+        return self.child_transaction_ids.filtered(
+            lambda t: t.operation == "refund"
+            and t.state == "draft"
+            and not t.provider_reference
+        )
 
     # === BUSINESS METHODS - NOTIFICATIONS === #
 
@@ -1464,11 +1623,9 @@ class PaymentTransaction(models.Model):
     def _clock_stripe_find_tx_for_event(self, provider, event_type, obj):
         """Find the transaction a webhook object is about and lock its row (empty
         if unknown)."""
-        metadata = obj.get("metadata") or {}
-        reference = metadata.get(const.METADATA_REFERENCE_KEY)
+        reference = self._clock_stripe_event_reference(event_type, obj)
         fallback = None
         if event_type.startswith("checkout.session."):
-            reference = reference or obj.get("client_reference_id")
             fallback = [("clock_stripe_checkout_session_ref", "=", obj.get("id"))]
         elif event_type == "charge.refund.updated":
             fallback = [
@@ -1498,11 +1655,22 @@ class PaymentTransaction(models.Model):
         return tx
 
     @api.model
+    def _clock_stripe_event_reference(self, event_type, obj):
+        """The transaction reference a webhook object carries (set by this addon
+        when it created the object), if any."""
+        reference = (obj.get("metadata") or {}).get(const.METADATA_REFERENCE_KEY)
+        if event_type.startswith("checkout.session."):
+            reference = reference or obj.get("client_reference_id")
+        return reference
+
+    @api.model
     def _clock_stripe_get_event_tx(self, provider, event):
         """The transaction a verified webhook event applies to, its row locked.
 
         :return: (transaction, message): an empty transaction and the reason when
             the event is ignored.
+        :raise ClockStripeEventNotReady: the event carries one of our references
+            but its transaction is not found (not committed yet)
         """
         event_type = event.get("type") or ""
         obj = (event.get("data") or {}).get("object") or {}
@@ -1512,6 +1680,11 @@ class PaymentTransaction(models.Model):
         if metadata.get(const.METADATA_PURPOSE_KEY) == const.PURPOSE_VALIDATION_HOLD:
             return self.browse(), "card-check hold, handled in Odoo"
         tx = self._clock_stripe_find_tx_for_event(provider, event_type, obj)
+        reference = self._clock_stripe_event_reference(event_type, obj)
+        if not tx and reference:
+            raise ClockStripeEventNotReady(
+                _("No transaction %s (yet) for this event.", reference)
+            )
         return tx, ("" if tx else "unknown object")
 
     def _clock_stripe_apply_event(self, event):
@@ -1582,7 +1755,11 @@ class PaymentTransaction(models.Model):
 
     def _clock_stripe_sync_refunds(self, charge):
         """Record the refunds of a charge that Odoo does not know yet (made in the
-        Stripe Dashboard) and update those it knows."""
+        Stripe Dashboard) and update those it knows.
+
+        :raise ClockStripeEventNotReady: a refund carries the reference of a
+            refund transaction that is not found (not committed yet)
+        """
         self.ensure_one()
         root = self._clock_stripe_payment_root()
         refunds_data = charge.get("refunds")
@@ -1606,6 +1783,12 @@ class PaymentTransaction(models.Model):
                 const.METADATA_REFERENCE_KEY
             )
             refund_tx = by_id.get(refund["id"]) or by_reference.get(refund_reference)
+            if not refund_tx and refund_reference:
+                # Sent by this database, whose refund transaction is not
+                # committed yet: recording it here would record it twice.
+                raise ClockStripeEventNotReady(
+                    _("No refund transaction %s (yet).", refund_reference)
+                )
             if not refund_tx:
                 total_minor = root._clock_stripe_minor()
                 amount = (

@@ -24,3 +24,5 @@ from . import test_hold_lifecycle
 from . import test_autopilot_simulator
 from . import test_staff_rights
 from . import test_virtual_cards
+from . import test_staff_money_faults
+from . import test_webhook_event_log

@@ -48,6 +48,21 @@ class TestMinorUnits(BaseCase):
         self.assertEqual(utils.prorate_minor(100, 100, 8000), 8000)
         self.assertEqual(utils.prorate_minor(200, 100, 8000), 8000)  # bounded
         self.assertEqual(utils.prorate_minor(1, 3, 1000), 333)
+        # Three-decimal currencies go by steps of 10: 1/3 of 10.000 KWD.
+        self.assertEqual(utils.prorate_minor(1, 3, 10000, step=10), 3330)
+        self.assertEqual(utils.prorate_minor(2, 3, 10000, step=10), 6670)
+
+    def test_amounts_on_stripes_step(self):
+        self.assertEqual(utils.minor_step("KWD"), 10)
+        self.assertEqual(utils.minor_step("ISK"), 100)
+        self.assertEqual(utils.minor_step("EUR"), 1)
+        self.assertTrue(utils.is_on_minor_step(12.34, "KWD"))
+        self.assertFalse(utils.is_on_minor_step(12.345, "KWD"))
+        self.assertFalse(utils.is_on_minor_step(12.3401, "KWD"))
+        self.assertTrue(utils.is_on_minor_step(12.34, "EUR"))
+        self.assertFalse(utils.is_on_minor_step(12.345, "EUR"))
+        self.assertFalse(utils.is_on_minor_step(1234.5, "ISK"))
+        self.assertEqual(utils.round_to_minor_step(12.345, "KWD"), 12.35)
 
 
 @tagged("post_install", "-at_install")

@@ -111,12 +111,25 @@ class ClockChargeWizard(models.TransientModel):
                 )
             )
         elif tx.state == "error":
-            kind, message = (
-                "danger",
+            kind, message = "danger", self._clock_error_message(tx)
+        elif tx.state == "draft":
+            kind = "warning"
+            message = (
                 _(
-                    "The card was declined: %s",
-                    tx.state_message or _("no reason given"),
-                ),
+                    "Not sure yet whether %(amount)s was held: Stripe did not "
+                    "answer. The hold is being checked with Stripe: placing it "
+                    "again resends the same hold, never a second one (%(ref)s).",
+                    amount=amount,
+                    ref=tx.reference,
+                )
+                if tx.clock_stripe_capture_manually
+                else _(
+                    "Not sure yet whether %(amount)s was charged: Stripe did not "
+                    "answer. The charge is being checked with Stripe: charging "
+                    "again resends the same charge, never a second one (%(ref)s).",
+                    amount=amount,
+                    ref=tx.reference,
+                )
             )
         else:
             kind, message = (
@@ -140,3 +153,24 @@ class ClockChargeWizard(models.TransientModel):
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
+
+    def _clock_error_message(self, tx):
+        """What a failed charge means, worded by its kind: only a card error is a
+        decline."""
+        reason = tx.state_message or _("no reason given")
+        error_kind = tx.clock_stripe_error_kind
+        if error_kind == "not_found":
+            return _(
+                "Nothing was charged: Stripe does not know this card or its "
+                "customer any more (%s). Ask the guest for a card.",
+                reason,
+            )
+        if error_kind in ("invalid_key", "permission"):
+            return _(
+                "Nothing was charged: Stripe refused the hotel's Stripe key (%s). "
+                "An administrator must check the provider.",
+                reason,
+            )
+        if error_kind and error_kind not in ("card", "authentication_required"):
+            return _("Nothing was charged: %s", reason)
+        return _("The card was declined: %s", reason)

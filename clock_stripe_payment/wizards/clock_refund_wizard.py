@@ -29,6 +29,7 @@ class ClockRefundWizard(models.TransientModel):
                 tx._clock_get_refundable_amount(), 0.0
             )
             > 0
+            or tx._clock_stripe_unanswered_refunds()
         )
         if self.folio_id:
             payments = payments.filtered(
@@ -51,7 +52,11 @@ class ClockRefundWizard(models.TransientModel):
     @api.depends("transaction_id")
     def _compute_amount(self):
         for wizard in self:
-            wizard.amount = wizard.amount_refundable
+            # A refund without an answer from Stripe is sent again first.
+            unanswered = wizard.transaction_id.sudo()._clock_stripe_unanswered_refunds()
+            wizard.amount = (
+                -unanswered[0].amount if unanswered else wizard.amount_refundable
+            )
 
     def action_confirm(self):
         self.ensure_one()
@@ -71,6 +76,15 @@ class ClockRefundWizard(models.TransientModel):
                     reason=refund_tx.state_message or "",
                 ),
             )
+        elif refund_tx.state == "draft":
+            kind, message = (
+                "warning",
+                _(
+                    "Not sure yet whether %(amount)s was refunded: %(reason)s",
+                    amount=amount,
+                    reason=refund_tx.state_message or "",
+                ),
+            )
         else:
             kind, message = (
                 "info",
@@ -85,7 +99,7 @@ class ClockRefundWizard(models.TransientModel):
             "tag": "display_notification",
             "params": {
                 "type": kind,
-                "sticky": kind == "danger",
+                "sticky": kind != "success",
                 "message": message,
                 "next": {"type": "ir.actions.act_window_close"},
             },
