@@ -88,6 +88,23 @@ class TestBookingEngineAbuse(ClockPmsHttpCommon):
         )
         self.assertEqual(self._last_booking().partner_id.name, "Ana Bcc: x Ivanova")
 
+    def test_bot_protection_refuses_a_booking_when_installed(self):
+        ir_http = type(self.env["ir.http"])
+        actions = []
+
+        def verify(model, action):
+            actions.append(action)
+            return False
+
+        before = self.env["clock.reservation"].search_count([])
+        with patch.object(
+            ir_http, "_verify_request_recaptcha_token", verify, create=True
+        ):
+            response = self._post("/book/finish", self._form_data())
+        self.assertEqual(actions, ["clock_booking"])
+        self.assertInPage("protection against robots refused", response.text)
+        self.assertEqual(self.env["clock.reservation"].search_count([]), before)
+
     def test_bookings_per_client_address_are_limited(self):
         self._set_budget("per_address", 2)
         for index in range(2):
