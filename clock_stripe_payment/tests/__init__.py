@@ -21,3 +21,4 @@ from . import test_accessibility
 from . import test_money_defects
 from . import test_autopilot_defects
 from . import test_hotel_portal_abuse
+from . import test_adversarial_http
