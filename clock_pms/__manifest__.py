@@ -26,6 +26,9 @@
         "demo/clock_pms_demo.xml",
     ],
     "assets": {
+        "web.assets_frontend": [
+            "clock_pms/static/src/js/booking_bot_protection.js",
+        ],
         "web.assets_tests": [
             "clock_pms/static/tests/tours/*.js",
         ],

@@ -339,4 +339,5 @@ OPERATION_CHECKOUT = "checkout_session"
 SECRET_PROCESSING_KEYS = (
     "clock_stripe_setup_intent_secret",
     "clock_stripe_payment_intent_secret",
+    "clock_stripe_access_token",
 )

@@ -7,8 +7,12 @@ POSTed form and recomputes prices on the server: nothing the browser sends is
 trusted beyond the ids and words the guest picked.
 """
 
+import re
+import unicodedata
 import uuid
 from datetime import timedelta
+
+from psycopg2.errors import UniqueViolation
 
 from odoo import _, fields, http, tools
 from odoo.exceptions import UserError, ValidationError
@@ -16,6 +20,24 @@ from odoo.http import request
 
 # Ids above this are not PostgreSQL integers: reject them before they reach SQL.
 MAX_ID = 2**31 - 1
+
+# What makes a guest's name a link in the hotel's mails.
+LINK_RE = re.compile(r"://|\bwww\.|[<>@]|\b[\w-]{2,}\.[a-z]{2,}\b", re.I)
+
+#: Bookings a client address may make on the booking engine in a day (system
+#: parameter ``clock_pms.booking_budget_per_address``, 0 for no limit).
+BOOKING_BUDGET_PER_ADDRESS = 20
+#: Bookings (and so confirmation mails) one e-mail address may get in a day
+#: (``clock_pms.booking_budget_per_email``).
+BOOKING_BUDGET_PER_EMAIL = 5
+
+
+def clean_name(name):
+    """The guest's name without control or formatting characters, on one line."""
+    name = "".join(
+        " " if unicodedata.category(char)[0] in "CZ" else char for char in name or ""
+    )
+    return " ".join(name.split())
 
 
 class BookingInputError(Exception):
@@ -102,8 +124,18 @@ class BookingEngine(http.Controller):
             return request.redirect(done_sudo.get_portal_url(), local=False)
         try:
             with request.env.cr.savepoint():
+                self._booking_check_bot()
+                self._booking_spend_budget(booking)
                 reservation_sudo = self._booking_create_reservation(booking)
                 next_url = reservation_sudo._booking_engine_complete()
+        except UniqueViolation:
+            # The first click is still being booked by another worker: once it is
+            # done, show its booking.
+            request.env.cr.rollback()
+            done_sudo = self._booking_find_done(booking["request_key"])
+            if not done_sudo:
+                raise
+            return request.redirect(done_sudo.get_portal_url(), local=False)
         except (UserError, ValidationError) as error:
             values = self._booking_prepare_summary_values(booking, kw)
             values["error"] = error.args[0]
@@ -214,12 +246,55 @@ class BookingEngine(http.Controller):
             .search([("booking_request_key", "=", request_key)], limit=1)
         )
 
+    def _booking_check_bot(self):
+        """Let Odoo's bot protection (reCAPTCHA or Turnstile), when the hotel
+        installed it, refuse a booking made by a script."""
+        ir_http = request.env["ir.http"]
+        if hasattr(
+            ir_http, "_verify_request_recaptcha_token"
+        ) and not ir_http._verify_request_recaptcha_token("clock_booking"):
+            raise UserError(
+                _(
+                    "Our protection against robots refused this booking. "
+                    "Please try again."
+                )
+            )
+
+    def _booking_spend_budget(self, booking):
+        """Count the booking against the budgets of the client address and of the
+        e-mail address; raise UserError when one is spent."""
+        budgets = request.env["clock.request.budget"].sudo()
+        address = request.httprequest.remote_addr
+        email = tools.email_normalize(booking["guest"]["email"])
+        if not budgets._clock_spend(
+            "booking",
+            {
+                f"address:{address}": budgets._clock_get_limit(
+                    "clock_pms.booking_budget_per_address", BOOKING_BUDGET_PER_ADDRESS
+                ),
+                f"email:{email}": budgets._clock_get_limit(
+                    "clock_pms.booking_budget_per_email", BOOKING_BUDGET_PER_EMAIL
+                ),
+            },
+        ):
+            raise UserError(
+                _(
+                    "Too many bookings were made from here or for this e-mail address "
+                    "today. Please contact the hotel to book."
+                )
+            )
+
     def _booking_read_guest(self, kw):
         """The guest's details, checked; raise BookingInputError on step 2."""
-        name = (kw.get("name") or "").strip()[:128]
+        name = clean_name(kw.get("name"))[:128]
         email = (kw.get("email") or "").strip()[:254]
         if not name:
             raise BookingInputError(_("Please give the guest's name."), "details")
+        if LINK_RE.search(name):
+            raise BookingInputError(
+                _("Please give the guest's name without links or web addresses."),
+                "details",
+            )
         if not email:
             raise BookingInputError(
                 _("Please give an e-mail address: your booking link is sent there."),
@@ -232,7 +307,7 @@ class BookingEngine(http.Controller):
         return {
             "name": name,
             "email": email,
-            "phone": (kw.get("phone") or "").strip()[:64],
+            "phone": clean_name(kw.get("phone"))[:64],
             "note": (kw.get("note") or "").strip()[:2000],
         }
 
@@ -293,22 +368,25 @@ class BookingEngine(http.Controller):
         }
 
     def _booking_get_partner(self, guest):
-        """The guest's contact: the signed-in user's, one with the same e-mail, or
-        a new one. An existing contact is never changed from this public form."""
-        partner_model = request.env["res.partner"].sudo()
-        email = tools.email_normalize(guest["email"])
+        """The guest's contact: the signed-in user's, else a new one.
+
+        A public visitor is never linked to an existing contact, even one with
+        the same e-mail: that would show them the contact's details on the card
+        page and put their booking and card on someone else's account.
+        """
         user = request.env.user
-        if not user._is_public() and user.partner_id.email_normalized == email:
+        if not user._is_public():
             return user.partner_id.sudo()
-        partner = partner_model.search(
-            [("email_normalized", "=", email)], order="id", limit=1
-        )
-        return partner or partner_model.create(
-            {
-                "name": guest["name"],
-                "email": guest["email"],
-                "phone": guest["phone"] or False,
-            }
+        return (
+            request.env["res.partner"]
+            .sudo()
+            .create(
+                {
+                    "name": guest["name"],
+                    "email": guest["email"],
+                    "phone": guest["phone"] or False,
+                }
+            )
         )
 
     def _booking_prepare_reservation_values(self, booking):

@@ -3,3 +3,4 @@ from . import clock_guarantee_policy
 from . import clock_folio
 from . import clock_folio_line
 from . import clock_reservation
+from . import clock_request_budget

@@ -5,3 +5,4 @@ from . import test_booking_engine
 from . import test_portal
 from . import test_tour
 from . import test_accessibility
+from . import test_booking_engine_abuse

@@ -342,22 +342,6 @@ class TestBookingEngine(ClockPmsHttpCommon):
         self.assertInPage(booking.name, page.text)
         self.assertInPage("Confirmed", page.text)
 
-    def test_finish_books_for_the_contact_with_the_same_email(self):
-        guest = self.env["res.partner"].create(
-            {"name": "Ana I.", "email": "Ana.Ivanova@Example.com", "phone": "1"}
-        )
-        partners = self.env["res.partner"].search_count([])
-        response = self._post(
-            "/book/finish", self._form_data(phone="2"), allow_redirects=False
-        )
-        self.assertEqual(response.status_code, 303)
-        booking = self.env["clock.reservation"].search([], order="id desc", limit=1)
-        self.assertEqual(booking.partner_id, guest)
-        self.assertEqual(self.env["res.partner"].search_count([]), partners)
-        self.assertEqual(
-            (guest.name, guest.phone), ("Ana I.", "1"), "a public form changes no one"
-        )
-
     def test_finish_sends_the_guest_where_the_completion_hook_says(self):
         reservation_class = type(self.env["clock.reservation"])
         with patch.object(

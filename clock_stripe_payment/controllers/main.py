@@ -3,9 +3,9 @@
 import logging
 
 import stripe
-from werkzeug.exceptions import Forbidden, NotFound
+from werkzeug.exceptions import NotFound
 
-from odoo import http
+from odoo import _, http
 from odoo.exceptions import UserError
 from odoo.http import request
 
@@ -16,6 +16,7 @@ from ..models.clock_stripe_event import (
     event_may_wait,
 )
 from ..stripe_api import ClockStripeError, construct_event
+from .portal import guest_safe_stripe_errors, spend_card_attempt
 
 _logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class ClockStripeController(http.Controller):
             .sudo()
             .search(
                 [
-                    ("reference", "=", reference or ""),
+                    ("reference", "=", reference if isinstance(reference, str) else ""),
                     ("provider_code", "=", const.PROVIDER_CODE),
                 ],
                 limit=1,
@@ -71,12 +72,36 @@ class ClockStripeController(http.Controller):
         )
 
     def _get_tx_sudo(self, reference, access_token):
+        """The transaction, or 404 alike for an unknown reference and a wrong
+        token: the answer never tells whether a reference exists."""
         tx_sudo = self._find_tx_sudo(reference)
-        if not tx_sudo:
+        if not tx_sudo or not tx_sudo._clock_stripe_check_access_token(access_token):
             raise NotFound()
-        if not tx_sudo._clock_stripe_check_access_token(access_token):
-            raise Forbidden()
         return tx_sudo
+
+    @staticmethod
+    def _refuse_late_guarantee(tx_sudo):
+        """Cancel a guarantee its booking no longer takes (cancelled, or
+        guaranteed meanwhile in another tab) before any money moves.
+
+        :return: the browser answer when refused, else None
+        """
+        if (
+            not tx_sudo.clock_guarantee
+            or tx_sudo.state != "draft"
+            or tx_sudo.provider_reference
+            or tx_sudo.clock_stripe_validation_intent_ref
+        ):
+            return None
+        bookings = tx_sudo.clock_reservation_ids
+        if all(booking._clock_can_guarantee_by_card() for booking in bookings):
+            return None
+        tx_sudo._set_canceled(
+            state_message=_(
+                "This booking no longer needs a guarantee: nothing was charged."
+            )
+        )
+        return tx_sudo._clock_stripe_browser_answer()
 
     @http.route(_confirm_url, type="json", auth="public")
     def clock_stripe_confirm(
@@ -89,9 +114,17 @@ class ClockStripeController(http.Controller):
     ):
         """Continue the card flow after Stripe.js (see the class docstring)."""
         tx_sudo = self._get_tx_sudo(reference, access_token)
-        return tx_sudo._clock_stripe_confirm_from_browser(
-            setup_intent_id=setup_intent_id, payment_intent_id=payment_intent_id
-        )
+        refused = self._refuse_late_guarantee(tx_sudo)
+        if refused:
+            return refused
+        with guest_safe_stripe_errors():
+            answer = tx_sudo._clock_stripe_confirm_from_browser(
+                setup_intent_id=setup_intent_id, payment_intent_id=payment_intent_id
+            )
+        if answer.get("state") == "error":
+            # A refused card spends the budgets too (card testing).
+            spend_card_attempt(tx_sudo.clock_reservation_ids)
+        return answer
 
     @http.route(
         _checkout_redirect_url,

@@ -11,19 +11,77 @@
 Each page t-calls Odoo's ``payment.form`` and has its own JSON transaction route.
 The booking's access token (or the signed-in guest owning it) opens every route;
 anything else is answered 404. Amounts are always computed here: what the browser
-sends is checked against them, never used as such.
+sends is checked against them, never used as such; so are the payment flows a
+page offers. Every card attempt (a card form handed out, a card refused) is
+counted against a budget of the booking and of the client address.
 """
+
+import logging
+import math
+from contextlib import contextmanager
 
 from werkzeug.exceptions import NotFound
 
 from odoo import Command, _, http
-from odoo.exceptions import AccessError, MissingError, ValidationError
+from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.http import request
 from odoo.tools import float_compare
 
 from odoo.addons.clock_pms.controllers.main import MAX_ID
 from odoo.addons.clock_pms.controllers.portal import BookingPortal
 from odoo.addons.payment.controllers.portal import PaymentPortal
+
+from ..models.payment_transaction import CARD_ERROR_KINDS
+from ..stripe_api import ClockStripeError
+
+_logger = logging.getLogger(__name__)
+
+#: Card attempts a booking may take in a day (system parameter
+#: ``clock_stripe_payment.card_budget_per_booking``, 0 for no limit).
+CARD_BUDGET_PER_BOOKING = 10
+#: Card attempts a client address may take in a day
+#: (``clock_stripe_payment.card_budget_per_address``).
+CARD_BUDGET_PER_ADDRESS = 30
+#: Stripe error kinds whose message is ours and names no Stripe object.
+GUEST_SAFE_ERROR_KINDS = (*CARD_ERROR_KINDS, "connection", "rate_limit", "api")
+
+
+def spend_card_attempt(bookings_sudo):
+    """Count a card attempt for ``bookings_sudo`` and the client address.
+
+    :return: False, counting nothing, when a budget is spent
+    """
+    budgets = request.env["clock.request.budget"].sudo()
+    per_booking = budgets._clock_get_limit(
+        "clock_stripe_payment.card_budget_per_booking", CARD_BUDGET_PER_BOOKING
+    )
+    keys = {f"booking:{booking.id}": per_booking for booking in bookings_sudo}
+    keys[f"address:{request.httprequest.remote_addr}"] = budgets._clock_get_limit(
+        "clock_stripe_payment.card_budget_per_address", CARD_BUDGET_PER_ADDRESS
+    )
+    return budgets._clock_spend("card", keys)
+
+
+@contextmanager
+def guest_safe_stripe_errors():
+    """Show a guest Stripe's refusals of a card, never its other messages (they
+    name Stripe objects); those go to the log."""
+    try:
+        yield
+    except ClockStripeError as error:
+        if error.kind in GUEST_SAFE_ERROR_KINDS:
+            raise
+        _logger.warning(
+            "Stripe refused a guest's card request (%s): %s",
+            error.kind,
+            error.stripe_message or error,
+        )
+        raise UserError(
+            _(
+                "Your card could not be processed. Please try again, or contact "
+                "the hotel."
+            )
+        ) from None
 
 
 class HotelPaymentPortal(BookingPortal, PaymentPortal):
@@ -133,6 +191,7 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
             transaction_route=(
                 f"/my/bookings/{booking_sudo.id}/folio/{folio_sudo.id}/transaction"
             ),
+            card_only=False,
         )
         values.update(
             {
@@ -157,7 +216,10 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
     def clock_booking_card(self, booking_id, card_id=None, access_token=None, **kw):
         booking_sudo = self._clock_check_booking(booking_id, access_token)
         card_sudo = self._clock_check_card(booking_sudo, card_id)
-        if not booking_sudo._clock_get_card_provider():
+        if (
+            not booking_sudo._clock_get_card_provider()
+            or booking_sudo.state == "cancelled"
+        ):
             return request.redirect(booking_sudo.get_portal_url())
         route = f"/my/bookings/{booking_sudo.id}/card"
         if card_sudo:
@@ -204,6 +266,7 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
             is_validation=validation,
             force_tokenization=True,
             custom_values=custom_values,
+            flows=("direct",) if validation else ("direct", "token"),
         )
 
     @http.route(
@@ -225,6 +288,7 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
             is_validation=False,
             force_tokenization=False,
             custom_values={"clock_folio_ids": [Command.set(folio_sudo.ids)]},
+            flows=("direct", "token", "redirect"),
         )
 
     @http.route(
@@ -240,6 +304,8 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
     ):
         booking_sudo = self._clock_check_booking(booking_id, access_token)
         card_sudo = self._clock_check_card(booking_sudo, card_id)
+        if booking_sudo.state == "cancelled":
+            raise ValidationError(_("This booking is cancelled: it takes no card."))
         custom_values = {}
         if card_sudo:
             custom_values["clock_replace_token_id"] = card_sudo.token_id.id
@@ -251,6 +317,7 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
             is_validation=True,
             force_tokenization=True,
             custom_values=custom_values,
+            flows=("direct",),
         )
 
     # ------------------------------------------------------------------
@@ -274,12 +341,15 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
         return folio_sudo
 
     def _clock_check_card(self, booking_sudo, card_id):
-        """An active card on file of the booking (empty without ``card_id``), or 404."""
+        """An active guest card on file of the booking (empty without ``card_id``),
+        or 404. An OTA's virtual card is never the guest's to replace."""
         cards = booking_sudo.card_ids.browse()
         if card_id is None:
             return cards
         card_sudo = booking_sudo.card_ids.filtered(
-            lambda card: card.id == card_id and card.token_id.active
+            lambda card: card.id == card_id
+            and card.token_id.active
+            and card.card_type != "virtual"
         )
         if not card_sudo:
             raise NotFound()
@@ -294,6 +364,7 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
         balance = folio_sudo._clock_get_payable_balance()
         if (
             amount is None
+            or not math.isfinite(amount)
             or float_compare(amount, 0.0, precision_rounding=currency.rounding) <= 0
         ):
             raise ValidationError(_("Please enter an amount to pay."))
@@ -326,10 +397,12 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
         currency=None,
         force_tokenization=False,
         hold=False,
+        card_only=True,
     ):
         """Rendering values of a card page (the payment form's context included).
 
         :param bool hold: the page places a hold (else a payment is charged)
+        :param bool card_only: offer the card form only (no Stripe-hosted page)
         """
         partner_sudo = self._clock_partner(booking_sudo)
         company = booking_sudo.company_id
@@ -362,6 +435,10 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
                 report=availability_report,
             )
         )
+        if card_only:
+            payment_methods_sudo = payment_methods_sudo.filtered(
+                lambda method: method.code == "card"
+            )
         if is_validation:
             tokens_sudo = request.env["payment.token"].sudo().browse()
         else:
@@ -420,12 +497,14 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
         is_validation,
         force_tokenization,
         custom_values,
+        flows,
     ):
         """Create the transaction of a card page with the server's amount.
 
         The amount, currency, partner, validation flag and landing route sent by
         the browser are replaced by the server's; the provider must be the hotel's
-        card provider.
+        card provider and the flow one of ``flows``, those the page offers. The
+        attempt is counted against the card budgets.
         """
         card_provider = booking_sudo._clock_get_card_provider()
         kwargs.pop("amount", None)
@@ -436,6 +515,8 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
         self._validate_transaction_kwargs(kwargs)
         provider_id = self._cast_as_int(kwargs.get("provider_id"))
         flow = kwargs.get("flow")
+        if flow not in flows:
+            raise ValidationError(_("This payment method is not accepted here."))
         token_sudo = request.env["payment.token"].sudo()
         if flow == "token":
             token_id = self._cast_as_int(kwargs.get("token_id")) or 0
@@ -483,5 +564,13 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
                 "landing_route": booking_sudo.get_portal_url(),
             }
         )
-        tx_sudo = self._create_transaction(custom_create_values=values, **kwargs)
-        return tx_sudo._get_processing_values()
+        if not spend_card_attempt(booking_sudo):
+            raise ValidationError(
+                _(
+                    "Too many card attempts were made for this booking or from your "
+                    "connection. Please try again tomorrow, or contact the hotel."
+                )
+            )
+        with guest_safe_stripe_errors():
+            tx_sudo = self._create_transaction(custom_create_values=values, **kwargs)
+            return tx_sudo._get_processing_values()

@@ -367,7 +367,6 @@ class PaymentTransaction(models.Model):
         values = {
             "clock_stripe_publishable_key": provider.clock_stripe_publishable_key,
             "clock_stripe_js_url": provider.clock_stripe_js_url or const.STRIPE_JS_URL,
-            "clock_stripe_access_token": self._clock_stripe_access_token(),
             "clock_stripe_confirm_route": CONFIRM_ROUTE,
             "clock_stripe_status_route": STATUS_ROUTE,
             "clock_stripe_requires_action": False,
@@ -375,6 +374,9 @@ class PaymentTransaction(models.Model):
             "clock_stripe_require_address": rules["require_address"],
             "clock_stripe_allowed_brands": rules["allowed_brands"],
         }
+        self._clock_stripe_put_secret(
+            values, "clock_stripe_access_token", self._clock_stripe_access_token()
+        )
         if self.operation in ("online_direct", "validation"):
             self._clock_stripe_check_amount()
             setup_intent = self._clock_stripe_create_setup_intent()

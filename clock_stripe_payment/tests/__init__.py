@@ -26,3 +26,5 @@ from . import test_staff_rights
 from . import test_virtual_cards
 from . import test_staff_money_faults
 from . import test_webhook_event_log
+from . import test_hotel_portal_abuse
+from . import test_adversarial_http

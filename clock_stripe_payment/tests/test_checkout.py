@@ -75,7 +75,7 @@ class TestCheckout(ClockStripeHttpCommon):
             "&access_token=wrong",
             allow_redirects=False,
         )
-        self.assertEqual(bad.status_code, 403)
+        self.assertEqual(bad.status_code, 404)
 
     def test_session_creation_is_idempotent(self):
         """A second rendering of the same transaction gets the same session."""

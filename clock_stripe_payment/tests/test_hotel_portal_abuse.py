@@ -1,0 +1,223 @@
+"""MyBooking's card pages against a hostile guest: the OTA's virtual card, a
+flow the page does not offer, a guarantee confirmed too late, nan amounts,
+oracles and leaks, and card testing."""
+
+import json
+import logging
+from unittest.mock import patch
+
+from odoo.tests import JsonRpcException, tagged
+from odoo.tools import mute_logger
+
+from ..stripe_api import ClockStripeClient, ClockStripeError
+from .common import CARD_DECLINED_AT_CHARGE, money_posts
+from .hotel_common import MUTE, HotelPaymentHttpCommon
+
+
+@tagged("post_install", "-at_install")
+class TestHotelPortalAbuse(HotelPaymentHttpCommon):
+    def _new_booking(self, policy=None):
+        booking = self._booking(
+            policy=policy or self.policy_pay, confirm=False, channel="booking_engine"
+        )
+        booking._portal_ensure_token()
+        return booking
+
+    def _guarantee_route(self, booking):
+        return f"/my/bookings/{booking.id}/guarantee/transaction"
+
+    def _rpc_error(self, route, params):
+        """The JSON-RPC error answer of ``route`` (as the browser gets it)."""
+        response = self.url_open(
+            route,
+            data=json.dumps(
+                {"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}
+            ),
+            headers={"Content-Type": "application/json"},
+        )
+        self.assertEqual(response.status_code, 200)
+        return response.json().get("error")
+
+    # === 3. The OTA's virtual card === #
+
+    @mute_logger("odoo.http")
+    def test_guest_cannot_replace_the_virtual_card(self):
+        booking = self._booking()
+        booking._portal_ensure_token()
+        virtual = self._card_on_file(booking, card_type="virtual")
+        card = booking.card_ids
+        page = self.url_open(booking.get_portal_url())
+        self.assertIn("clock_card_label", page.text)
+        self.assertNotIn(f"/card/{card.id}?", page.text)
+        response = self.url_open(
+            f"/my/bookings/{booking.id}/card/{card.id}"
+            f"?access_token={booking.access_token}"
+        )
+        self.assertEqual(response.status_code, 404)
+        with self._assertNotFound():
+            self._create_tx(
+                f"/my/bookings/{booking.id}/card/{card.id}/transaction", booking
+            )
+        self.assertEqual(booking.card_ids.card_type, "virtual")
+        self.assertEqual(booking.card_ids.token_id, virtual)
+        self.assertFalse(booking.transaction_ids)
+
+    # === 4. The server decides the flow === #
+
+    @mute_logger("odoo.http")
+    def test_redirect_flow_is_refused_on_the_guarantee_and_card_pages(self):
+        booking = self._new_booking(self.policy_hold)
+        routes = (
+            self._guarantee_route(booking),
+            f"/my/bookings/{booking.id}/card/transaction",
+        )
+        with self._spy_stripe() as calls:
+            for route in routes:
+                with self.assertRaises(JsonRpcException, msg=route):
+                    self._create_tx(route, booking, flow="redirect")
+        self.assertFalse(booking.transaction_ids)
+        self.assertFalse(calls)
+        self.assertEqual(booking.guarantee_status, "awaiting")
+
+    # === 5. Eligibility again at confirmation === #
+
+    @mute_logger(*MUTE)
+    def test_guarantee_confirmed_in_a_second_tab_charges_nothing(self):
+        booking = self._new_booking()
+        first = self._create_tx(self._guarantee_route(booking), booking)
+        second = self._create_tx(self._guarantee_route(booking), booking)
+        self._confirm_in_browser(first)
+        first._post_process()  # The status page of the first tab.
+        self.assertEqual(booking.guarantee_status, "guaranteed")
+        with self._spy_stripe() as calls:
+            answer = self._confirm_in_browser(second)
+        self.assertFalse(money_posts(calls))
+        self.assertEqual(answer["state"], "cancel")
+        self.assertIn("no longer needs", answer["message"])
+        self.assertEqual(second.state, "cancel")
+        self.assertEqual(
+            booking.transaction_ids.filtered(lambda tx: tx.state == "done"), first
+        )
+
+    @mute_logger(*MUTE)
+    def test_guarantee_of_a_cancelled_booking_charges_nothing(self):
+        booking = self._new_booking()
+        tx = self._create_tx(self._guarantee_route(booking), booking)
+        booking.action_cancel()
+        with self._spy_stripe() as calls:
+            answer = self._confirm_in_browser(tx)
+        self.assertFalse(money_posts(calls))
+        self.assertEqual((answer["state"], tx.state), ("cancel", "cancel"))
+        self.assertEqual(booking.state, "cancelled")
+
+    # === 6. Numbers that are not numbers === #
+
+    @mute_logger("odoo.http")
+    def test_nan_and_infinite_amounts_are_refused(self):
+        booking = self._booking()
+        booking._portal_ensure_token()
+        folio = booking.folio_ids
+        base = f"/my/bookings/{booking.id}/folio/{folio.id}"
+        for amount in ("nan", "inf", "-inf", "1e400", "NaN"):
+            page = self.url_open(
+                f"{base}/pay?access_token={booking.access_token}&amount={amount}"
+            )
+            self.assertEqual(page.status_code, 200, amount)
+            self.assertIn("Please enter an amount to pay", page.text)
+            error = self._rpc_error(
+                f"{base}/transaction", self._tx_params(booking, amount=amount)
+            )
+            self.assertIn("Please enter an amount to pay", error["data"]["message"])
+        self.assertFalse(booking.transaction_ids)
+
+    # === 7. Oracles and leaks === #
+
+    @mute_logger("odoo.http")
+    def test_unknown_and_foreign_references_answer_the_same(self):
+        booking = self._new_booking()
+        tx = self._create_tx(self._guarantee_route(booking), booking)
+        unknown = self._rpc_error(
+            "/payment/clock_stripe/confirm",
+            {"reference": "NO-SUCH-REF", "access_token": "x"},
+        )
+        foreign = self._rpc_error(
+            "/payment/clock_stripe/confirm",
+            {"reference": tx.reference, "access_token": "x"},
+        )
+        self.assertEqual(
+            (unknown["data"]["name"], unknown["data"]["message"]),
+            (foreign["data"]["name"], foreign["data"]["message"]),
+        )
+        statuses = {
+            self.url_open(
+                f"/payment/clock_stripe/checkout_redirect?reference={reference}"
+                "&access_token=x",
+                allow_redirects=False,
+            ).status_code
+            for reference in ("NO-SUCH-REF", tx.reference)
+        }
+        self.assertEqual(len(statuses), 1)
+        self.assertEqual(tx.state, "draft")
+
+    @mute_logger(*MUTE, "odoo.http")
+    def test_stripe_messages_with_object_ids_are_not_shown_to_the_guest(self):
+        booking = self._new_booking()
+        tx = self._create_tx(self._guarantee_route(booking), booking)
+        refusal = ClockStripeError(
+            "Stripe refused the request: No such setupintent: 'seti_1Secret'",
+            kind="invalid_request",
+        )
+        with patch.object(
+            ClockStripeClient, "retrieve_setup_intent", side_effect=refusal
+        ):
+            error = self._rpc_error(
+                "/payment/clock_stripe/confirm",
+                {
+                    "reference": tx.reference,
+                    "access_token": tx._clock_stripe_access_token(),
+                    "setup_intent_id": tx.clock_stripe_setup_intent_ref,
+                },
+            )
+        self.assertNotIn("seti_", error["data"]["message"])
+        self.assertIn("could not be processed", error["data"]["message"])
+
+    @mute_logger("odoo.addons.clock_stripe_payment.stripe_api")
+    def test_access_token_is_not_logged(self):
+        booking = self._new_booking()
+        with self.assertLogs("odoo.addons", level=logging.INFO) as logs:
+            tx = self._create_tx(self._guarantee_route(booking), booking)
+        token = tx._clock_stripe_access_token()
+        self.assertFalse([line for line in logs.output if token in line])
+
+    # === 2. Card testing === #
+
+    @mute_logger("odoo.http")
+    def test_card_attempts_per_booking_are_budgeted(self):
+        self.env["ir.config_parameter"].set_param(
+            "clock_stripe_payment.card_budget_per_booking", 2
+        )
+        booking = self._new_booking()
+        for _attempt in range(2):
+            self._create_tx(self._guarantee_route(booking), booking)
+        with self._spy_stripe() as calls:
+            error = self._rpc_error(
+                self._guarantee_route(booking), self._tx_params(booking)
+            )
+        self.assertIn("Too many card attempts", error["data"]["message"])
+        self.assertFalse(calls)
+        self.assertEqual(len(booking.transaction_ids), 2)
+
+    @mute_logger("odoo.http", *MUTE)
+    def test_failed_confirmations_spend_the_budget_of_the_client_address(self):
+        self.env["ir.config_parameter"].set_param(
+            "clock_stripe_payment.card_budget_per_address", 3
+        )
+        booking = self._new_booking()
+        tx = self._create_tx(self._guarantee_route(booking), booking)
+        self._confirm_in_browser(tx, number=CARD_DECLINED_AT_CHARGE)
+        self.assertEqual(tx.state, "error")
+        self._create_tx(f"/my/bookings/{booking.id}/card/transaction", booking)
+        other = self._new_booking()
+        error = self._rpc_error(self._guarantee_route(other), self._tx_params(other))
+        self.assertIn("Too many card attempts", error["data"]["message"])
+        self.assertFalse(other.transaction_ids)
