@@ -183,6 +183,36 @@ class ClockAutopilotRun(models.Model):
     def _autopilot_runnable_count(self, now):
         return self.search_count(self._autopilot_runnable_domain(now))
 
+    def _autopilot_claim_next(self, now, exclude=()):
+        """Lock the first runnable run that no other worker holds.
+
+        Several cron workers share the queue: each takes the next run with
+        ``FOR NO KEY UPDATE SKIP LOCKED``, so that they never wait for one
+        another nor take the same run. The lock lasts until the worker's next
+        commit, when the run is ``running`` (or finished) for everyone.
+
+        :param exclude: ids this worker already tried in its batch
+        :return: the run, an empty recordset when none is left, or ``None`` when
+            another worker changed a candidate since this transaction began
+            (the caller starts a new transaction and asks again)
+        """
+        domain = self._autopilot_runnable_domain(now)
+        if exclude:
+            domain = [("id", "not in", list(exclude)), *domain]
+        query = self._search(domain, order="due_at, id", limit=1)
+        try:
+            with self.env.cr.savepoint(flush=False):
+                rows = self._autopilot_execute_quietly(
+                    SQL(
+                        "%s FOR NO KEY UPDATE OF %s SKIP LOCKED",
+                        query.select(),
+                        SQL.identifier(self._table),
+                    )
+                )
+        except psycopg2.errors.SerializationFailure:
+            return None
+        return self.browse(rows[0][0] if rows else ())
+
     def _autopilot_commit(self):
         """Commit the work done on one booking, so that no other one undoes it.
 
