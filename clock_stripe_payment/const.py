@@ -22,6 +22,16 @@ STRIPE_JS_URL = "https://js.stripe.com/v3/"
 REQUEST_TIMEOUT = 30
 MAX_NETWORK_RETRIES = 2
 
+# Requests per second to one Stripe account, shared by every Odoo worker (the
+# provider's "Stripe Requests per Second"). Stripe allows 100 a second in live mode
+# and 25 in test mode, and 25 a second on one endpoint (creating PaymentIntents...)
+# unless documented otherwise: https://docs.stripe.com/rate-limits. The default
+# stays under all of them; the setting stays under 90 % of the global limit.
+DEFAULT_REQUEST_RATE = 20
+MAX_REQUEST_RATE = {"live": 90, "test": 22}
+# Seconds to wait after a 429 answer without a usable Retry-After header.
+DEFAULT_RETRY_AFTER = 1
+
 # Key prefixes. See https://docs.stripe.com/keys.
 SECRET_KEY_PREFIXES = ("sk_", "rk_")  # Secret and restricted keys.
 PUBLISHABLE_KEY_PREFIX = "pk_"

@@ -12,7 +12,10 @@ which is built on the official SDK (``stripe.StripeClient``, ``client.v1.*``) wi
 * Stripe errors turned into :class:`ClockStripeError` (a ``UserError``) carrying a
   clear message for guests and staff and the details callers need (kind, code);
 * results returned as plain dicts (``StripeObject.to_dict()``): SDK 16 objects are
-  not dicts.
+  not dicts;
+* a request budget, when given: each request waits for a slot of the account's
+  requests per second, and a ``429`` answer holds the account off for its
+  ``Retry-After``.
 
 **One request path.** Whatever the API base, the client sends the requests the
 pinned API version (``const.API_VERSION``) takes, and only those: it never branches
@@ -52,6 +55,8 @@ class ClockStripeError(UserError):
     :ivar int http_status: HTTP status of the answer, if any.
     :ivar dict payment_intent: The PaymentIntent returned with a card error, if any.
     :ivar str stripe_message: Stripe's own message (for logs and back office).
+    :ivar float retry_after: For a ``rate_limit`` error: the seconds Stripe asked
+        to wait (its ``Retry-After`` header).
     """
 
     def __init__(
@@ -64,6 +69,7 @@ class ClockStripeError(UserError):
         payment_intent=None,
         stripe_message=None,
         param=None,
+        retry_after=None,
     ):
         super().__init__(str(message))
         self.kind = kind
@@ -73,6 +79,7 @@ class ClockStripeError(UserError):
         self.payment_intent = payment_intent
         self.stripe_message = stripe_message
         self.param = param
+        self.retry_after = retry_after
 
 
 def _card_error_message(code, decline_code, stripe_message):
@@ -101,6 +108,16 @@ def _card_error_message(code, decline_code, stripe_message):
         "The card was declined by its bank (%(reason)s). Please use another card.",
         reason=stripe_message or code or _lt("no reason given"),
     )
+
+
+def retry_after_seconds(headers):
+    """The seconds a ``Retry-After`` header (in ``headers``) asks to wait, or
+    ``const.DEFAULT_RETRY_AFTER`` when it is missing or not a number of seconds."""
+    try:
+        seconds = float((headers or {}).get("Retry-After"))
+    except (TypeError, ValueError):
+        return const.DEFAULT_RETRY_AFTER
+    return seconds if seconds > 0 else const.DEFAULT_RETRY_AFTER
 
 
 def _error_from_stripe(exc):
@@ -177,6 +194,11 @@ def _error_from_stripe(exc):
         payment_intent=payment_intent,
         stripe_message=stripe_message,
         param=param,
+        retry_after=(
+            retry_after_seconds(getattr(exc, "headers", None))
+            if kind == "rate_limit"
+            else None
+        ),
     )
 
 
@@ -218,6 +240,9 @@ class ClockStripeClient:
 
     :param str secret_key: The provider's secret key (never logged).
     :param str api_base: API base URL; Stripe's when empty.
+    :param budget: The account's request budget (``wait()`` before each request,
+        ``hold_off(seconds)`` after a ``429``), e.g.
+        ``models.clock_stripe_request_budget.RequestBudget``; none when empty.
     """
 
     def __init__(
@@ -226,6 +251,7 @@ class ClockStripeClient:
         api_base=None,
         timeout=const.REQUEST_TIMEOUT,
         max_network_retries=const.MAX_NETWORK_RETRIES,
+        budget=None,
     ):
         if not secret_key:
             raise ClockStripeError(
@@ -235,6 +261,7 @@ class ClockStripeClient:
         self.api_base = utils.normalize_api_base(api_base)
         self.timeout = timeout
         self._secret_key = secret_key
+        self._budget = budget
         self._client = _sdk_client(
             secret_key, self.api_base, timeout, max_network_retries
         )
@@ -273,10 +300,14 @@ class ClockStripeClient:
             kwargs["params"] = params
         if options:
             kwargs["options"] = options
+        if self._budget:
+            self._budget.wait()
         try:
             result = method(*args, **kwargs)
         except stripe.StripeError as exc:
             error = _error_from_stripe(exc)
+            if error.kind == "rate_limit" and self._budget:
+                self._budget.hold_off(error.retry_after)
             _logger.log(
                 logging.INFO if error.kind in expected_kinds else logging.WARNING,
                 "Stripe %s failed (%s, code=%s, http=%s, idempotency key=%s): %s",

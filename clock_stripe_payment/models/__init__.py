@@ -1,5 +1,6 @@
 from . import clock_stripe_customer
 from . import clock_stripe_event
+from . import clock_stripe_request_budget
 from . import payment_provider
 from . import payment_token
 from . import payment_transaction

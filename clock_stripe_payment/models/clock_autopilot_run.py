@@ -7,7 +7,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, format_amount, format_date
 
-from .. import autopilot
+from .. import autopilot, const
 
 _logger = logging.getLogger(__name__)
 
@@ -187,6 +187,36 @@ class ClockAutopilotRun(models.Model):
     def _autopilot_runnable_count(self, now):
         return self.search_count(self._autopilot_runnable_domain(now))
 
+    def _autopilot_claim_next(self, now, exclude=()):
+        """Lock the first runnable run that no other worker holds.
+
+        Several cron workers share the queue: each takes the next run with
+        ``FOR NO KEY UPDATE SKIP LOCKED``, so that they never wait for one
+        another nor take the same run. The lock lasts until the worker's next
+        commit, when the run is ``running`` (or finished) for everyone.
+
+        :param exclude: ids this worker already tried in its batch
+        :return: the run, an empty recordset when none is left, or ``None`` when
+            another worker changed a candidate since this transaction began
+            (the caller starts a new transaction and asks again)
+        """
+        domain = self._autopilot_runnable_domain(now)
+        if exclude:
+            domain = [("id", "not in", list(exclude)), *domain]
+        query = self._search(domain, order="due_at, id", limit=1)
+        try:
+            with self.env.cr.savepoint(flush=False):
+                rows = self._autopilot_execute_quietly(
+                    SQL(
+                        "%s FOR NO KEY UPDATE OF %s SKIP LOCKED",
+                        query.select(),
+                        SQL.identifier(self._table),
+                    )
+                )
+        except psycopg2.errors.SerializationFailure:
+            return None
+        return self.browse(rows[0][0] if rows else ())
+
     def _autopilot_commit(self):
         """Commit the work done on one booking, so that no other one undoes it.
 
@@ -320,6 +350,14 @@ class ClockAutopilotRun(models.Model):
         task, booking = run.task_id, run.reservation_id
         if run.operation != "none" and not run._autopilot_claim_booking():
             return False
+        if run._autopilot_rate_limited():
+            # The same request, sent again now that Stripe accepts requests.
+            run.write({"state": "running", "running_since": now, "run_at": now})
+            run._autopilot_commit()
+            if run._autopilot_lock(("running",)):
+                run._autopilot_send(now)
+                run._autopilot_commit()
+            return True
         still_due = booking.search_count(
             [
                 ("id", "=", booking.id),
@@ -424,7 +462,51 @@ class ClockAutopilotRun(models.Model):
                 }
             )
             return
+        if self._autopilot_rate_limited():
+            self._autopilot_send_later(now)
+            return
         self._autopilot_conclude(now)
+
+    def _autopilot_rate_limited(self):
+        """Whether the run's transaction was refused for too many requests (a
+        ``429``): Stripe did nothing with it, and it is to be sent again as it
+        is, with the same reference and idempotency key."""
+        self.ensure_one()
+        tx = self.transaction_id
+        return bool(
+            tx
+            and tx.state == "draft"
+            and tx.provider_code == const.PROVIDER_CODE
+            and tx.clock_stripe_error_kind == "rate_limit"
+        )
+
+    def _autopilot_send_later(self, now):
+        """Keep a rate-limited run due: it is sent again once Stripe's
+        ``Retry-After`` has passed. Neither a failure nor a retry of the task
+        (no failure action, no e-mail): only the request waits."""
+        self.ensure_one()
+        retry_at = max(
+            self.transaction_id.provider_id._clock_stripe_request_budget()
+            .next_request_at()
+            .replace(microsecond=0)
+            + timedelta(seconds=1),
+            now,
+        )
+        self.write(
+            {
+                "state": "retry",
+                "next_retry_at": retry_at,
+                "message": _(
+                    "Stripe is receiving too many requests: the payment is sent "
+                    "again at the next retry, when Stripe accepts requests again."
+                ),
+            }
+        )
+        cron = self.env.ref(
+            "clock_stripe_payment.ir_cron_clock_autopilot", raise_if_not_found=False
+        )
+        if cron:
+            cron._trigger(at=retry_at)
 
     def _autopilot_release(self, now):
         """Release the booking's holds, or re-authorize those expiring soon."""

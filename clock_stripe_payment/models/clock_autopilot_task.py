@@ -930,20 +930,69 @@ class ClockAutopilotTask(models.Model):
         """Plan and process the due (task, booking) pairs of every active task.
 
         Reconcile the runs a crash or a timeout left in doubt, plan (one INSERT ...
-        SELECT per task, whatever the number of bookings), then process one batch,
-        committing per booking, and report the progress so that the cron runs again
-        at once while work remains.
+        SELECT per task, whatever the number of bookings), wake the charging
+        workers (:meth:`_cron_autopilot_charge`) when runs are due, then process
+        one batch like them.
         """
         runs = self.env["clock.autopilot.run"]
         now = fields.Datetime.now()
         runs._autopilot_reconcile(now)
         self.search([])._autopilot_plan(now)
         runs._autopilot_commit()
-        # The planned rows are committed: another worker may now take some of them.
-        todo = runs._autopilot_runnable(now, limit=batch_size + 1)
-        remaining = max(len(todo) - batch_size, 0)
+        # The planned rows are committed: the other workers may now take some.
+        if runs._autopilot_runnable_count(now) > 1:
+            for cron in self._autopilot_worker_crons():
+                cron._trigger()
+        return self._autopilot_process_batch(now, batch_size)
+
+    @api.model
+    def _cron_autopilot_charge(self, batch_size=100):
+        """Entry point of the extra Autopilot workers: process due runs only.
+
+        Each worker is a scheduled action of its own, so that Odoo's cron threads
+        (on one or more servers sharing the database) run them side by side; the
+        main action plans and wakes them.
+        """
+        return self._autopilot_process_batch(fields.Datetime.now(), batch_size)
+
+    @api.model
+    def _autopilot_worker_crons(self):
+        """The scheduled actions of the extra workers (copies of one count too)."""
+        return (
+            self.env["ir.cron"]
+            .sudo()
+            .search(
+                [
+                    ("model_id.model", "=", self._name),
+                    ("code", "like", "_cron_autopilot_charge("),
+                ]
+            )
+        )
+
+    @api.model
+    def _autopilot_process_batch(self, now, batch_size):
+        """Process up to ``batch_size`` runs, committing per booking, and report
+        the progress so that the cron runs again at once while work remains.
+
+        The runs are claimed one at a time (:meth:`clock.autopilot.run.
+        _autopilot_claim_next`): workers running this at the same time share the
+        queue, and each run is acted on by one of them.
+        """
+        runs = self.env["clock.autopilot.run"]
         done = 0
-        for run in todo[:batch_size]:
+        tried = []
+        full = True
+        for _attempt in range(batch_size):
+            run = runs._autopilot_claim_next(now, tried)
+            if run is None:
+                # Another worker changed a candidate since this transaction
+                # began: start a new one.
+                runs._autopilot_rollback()
+                continue
+            if not run:
+                full = False
+                break
+            tried.append(run.id)
             try:
                 if run._autopilot_process(now):
                     done += 1
@@ -954,9 +1003,8 @@ class ClockAutopilotTask(models.Model):
                 runs._autopilot_rollback()
                 if not isinstance(error, psycopg2.OperationalError):
                     run._autopilot_record_crash(error)
-        if remaining:
-            remaining = runs._autopilot_runnable_count(fields.Datetime.now())
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        remaining = full and runs._autopilot_runnable_count(fields.Datetime.now())
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining or 0)
         return done
 
     def _autopilot_plan(self, now):

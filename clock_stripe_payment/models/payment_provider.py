@@ -12,6 +12,7 @@ from odoo.tools import ormcache
 
 from .. import const, utils
 from ..stripe_api import ClockStripeClient, ClockStripeError
+from .clock_stripe_request_budget import RequestBudget
 
 _logger = logging.getLogger(__name__)
 
@@ -116,6 +117,16 @@ class PaymentProvider(models.Model):
         default=const.STRIPE_JS_URL,
         help="Address of Stripe.js loaded by the card form.",
     )
+    clock_stripe_request_rate = fields.Integer(
+        string="Stripe Requests per Second",
+        default=const.DEFAULT_REQUEST_RATE,
+        groups="base.group_system",
+        help="Most requests sent to the Stripe account each second, by all Odoo "
+        "workers and servers together (the Autopilot's charges...). Stripe allows "
+        "100 a second in live mode, 25 in test mode, and 25 a second on one kind of "
+        "request such as creating payments: above that it refuses requests, which "
+        "are then sent again when it says.",
+    )
     clock_stripe_api_base_is_custom = fields.Boolean(
         string="Custom Stripe API Base URL",
         compute="_compute_clock_stripe_api_base_is_custom",
@@ -197,6 +208,21 @@ class PaymentProvider(models.Model):
         return res
 
     # === CONSTRAINT METHODS === #
+
+    @api.constrains("clock_stripe_request_rate", "state", "code")
+    def _check_clock_stripe_request_rate(self):
+        for provider in self.filtered(lambda p: p.code == const.PROVIDER_CODE):
+            mode = "test" if provider.state == "test" else "live"
+            ceiling = const.MAX_REQUEST_RATE[mode]
+            if not 1 <= provider.clock_stripe_request_rate <= ceiling:
+                raise ValidationError(
+                    _(
+                        "Stripe requests per second: between 1 and %(ceiling)s in "
+                        "%(mode)s mode, under Stripe's own limit.",
+                        ceiling=ceiling,
+                        mode=_("test") if mode == "test" else _("live"),
+                    )
+                )
 
     @api.constrains(
         "clock_stripe_tokenize_amount", "clock_stripe_settlement_currency_id", "code"
@@ -508,6 +534,21 @@ class PaymentProvider(models.Model):
         return ClockStripeClient(
             provider.clock_stripe_secret_key,
             api_base=provider.clock_stripe_api_base,
+            budget=provider._clock_stripe_request_budget(),
+        )
+
+    def _clock_stripe_request_budget(self):
+        """Return the request budget of the provider's Stripe account, shared by
+        the providers of the account and by every worker.
+
+        :rtype: RequestBudget
+        """
+        self.ensure_one()
+        provider = self.sudo()
+        return RequestBudget(
+            self.env.registry,
+            provider.clock_stripe_account_id or f"provider-{provider.id}",
+            provider.clock_stripe_request_rate or const.DEFAULT_REQUEST_RATE,
         )
 
     def _clock_stripe_hold_card_options(self):

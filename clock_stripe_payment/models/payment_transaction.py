@@ -926,10 +926,16 @@ class PaymentTransaction(models.Model):
                 # a decline. The card may or may not have been charged; the
                 # transaction stays a draft, to be resolved with Stripe and sent
                 # again with the same idempotency key if Stripe never got it.
-                self.state_message = _(
-                    "No answer from Stripe (%s). The payment is checked with "
-                    "Stripe before anything else is tried.",
-                    error,
+                self.write(
+                    {
+                        "state_message": _(
+                            "No answer from Stripe (%s). The payment is checked "
+                            "with Stripe before anything else is tried.",
+                            error,
+                        ),
+                        # A rate limit is sent again when Stripe says (Autopilot).
+                        "clock_stripe_error_kind": error.kind,
+                    }
                 )
                 return
             if off_session:

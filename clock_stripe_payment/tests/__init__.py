@@ -28,3 +28,4 @@ from . import test_staff_money_faults
 from . import test_webhook_event_log
 from . import test_hotel_portal_abuse
 from . import test_adversarial_http
+from . import test_stripe_request_budget

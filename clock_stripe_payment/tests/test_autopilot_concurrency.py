@@ -1,5 +1,5 @@
-"""Payment Autopilot with real commits: two workers processing the same task at the
-same time charge a booking once.
+"""Payment Autopilot with real commits: several workers processing the same task at
+the same time share its bookings and charge each booking once.
 
 The data is created and committed in cursors of their own (the workers cannot see
 the test's uncommitted transaction), and deleted at the end.
@@ -27,6 +27,9 @@ from .common import (
 
 @tagged("post_install", "-at_install")
 class TestAutopilotConcurrency(CommittedWorldMixin, TransactionCase):
+    #: Due bookings of the task, all on one guest's card.
+    BOOKINGS = 6
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -57,17 +60,20 @@ class TestAutopilotConcurrency(CommittedWorldMixin, TransactionCase):
                 }
             )
             arrival = fields.Date.today() + timedelta(days=2)
-            booking = env["clock.reservation"].create(
-                {
-                    "partner_id": guest.id,
-                    "room_type_id": room.id,
-                    "company_id": company.id,
-                    "arrival_date": arrival,
-                    "departure_date": arrival + timedelta(days=2),
-                    "agent_id": agent.id,
-                }
+            bookings = env["clock.reservation"].create(
+                [
+                    {
+                        "partner_id": guest.id,
+                        "room_type_id": room.id,
+                        "company_id": company.id,
+                        "arrival_date": arrival,
+                        "departure_date": arrival + timedelta(days=2),
+                        "agent_id": agent.id,
+                    }
+                    for _booking in range(self.BOOKINGS)
+                ]
             )
-            booking.action_confirm()
+            bookings.action_confirm()
             client = provider._clock_stripe_client()
             customer = client.create_customer(guest.name)
             stripe_card = client._call(
@@ -95,7 +101,10 @@ class TestAutopilotConcurrency(CommittedWorldMixin, TransactionCase):
                 }
             )
             env["clock.reservation.card"].create(
-                {"reservation_id": booking.id, "token_id": token.id}
+                [
+                    {"reservation_id": booking.id, "token_id": token.id}
+                    for booking in bookings
+                ]
             )
             task = env["clock.autopilot.task"].create(
                 {
@@ -121,7 +130,7 @@ class TestAutopilotConcurrency(CommittedWorldMixin, TransactionCase):
                 "provider": provider.id,
                 "partners": (agent | guest).ids,
                 "room": room.id,
-                "booking": booking.id,
+                "bookings": bookings.ids,
                 "token": token.id,
                 "task": task.id,
             }
@@ -130,14 +139,24 @@ class TestAutopilotConcurrency(CommittedWorldMixin, TransactionCase):
         with self.registry.cursor() as cr:
             env = self._env(cr)
             ids = self.ids
-            booking = env["clock.reservation"].browse(ids["booking"])
+            bookings = env["clock.reservation"].browse(ids["bookings"])
             txs = env["payment.transaction"].search(
-                [("clock_reservation_ids", "in", booking.ids)]
+                [("clock_reservation_ids", "in", bookings.ids)]
             )
             env["clock.autopilot.task"].browse(ids["task"]).with_context(
                 active_test=False
             ).unlink()
-            booking.unlink()
+            # The wake-ups of the charging workers the cron left behind.
+            env["ir.cron.trigger"].search(
+                [
+                    (
+                        "cron_id",
+                        "in",
+                        env["clock.autopilot.task"]._autopilot_worker_crons().ids,
+                    )
+                ]
+            ).unlink()
+            bookings.unlink()
             txs.unlink()
             env["payment.token"].browse(ids["token"]).unlink()
             env["clock.room.type"].browse(ids["room"]).unlink()
@@ -148,24 +167,29 @@ class TestAutopilotConcurrency(CommittedWorldMixin, TransactionCase):
     # Workers
     # ------------------------------------------------------------------
 
-    def _run_workers(self, count=2):
-        """Run the Autopilot cron in ``count`` threads at once, each with its own
-        cursor and real commits. The Stripe call is slowed down so that the
-        workers overlap."""
-        barrier = threading.Barrier(count)
+    def _run_workers(self, entry_points):
+        """Run the Autopilot cron entry points ``entry_points`` (method names of
+        ``clock.autopilot.task``) in threads at once, each with its own cursor and
+        real commits. The Stripe call is slowed down so that the workers overlap.
+
+        :return: for each PaymentIntent created, the thread that sent it
+        """
+        barrier = threading.Barrier(len(entry_points))
         errors = []
+        senders = []
         create = ClockStripeClient.create_payment_intent
 
         def slow_create(client, **kwargs):
             time.sleep(0.5)
+            senders.append(threading.current_thread().name)
             return create(client, **kwargs)
 
-        def worker():
+        def worker(entry_point):
             try:
                 with self.registry.cursor() as cr:
                     env = self._env(cr)
                     barrier.wait(timeout=30)
-                    env["clock.autopilot.task"]._cron_run_autopilot()
+                    getattr(env["clock.autopilot.task"], entry_point)()
             except Exception as error:  # noqa: BLE001 - reported by the test
                 errors.append(error)
 
@@ -176,12 +200,16 @@ class TestAutopilotConcurrency(CommittedWorldMixin, TransactionCase):
                 type(self.env["payment.transaction"]), "_autopilot_post_process"
             ),
         ):
-            threads = [threading.Thread(target=worker) for _ in range(count)]
+            threads = [
+                threading.Thread(target=worker, args=(entry_point,), name=f"w{i}")
+                for i, entry_point in enumerate(entry_points)
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join(timeout=120)
         self.assertFalse(errors)
+        return senders
 
     def _intents_for(self, reference):
         """The PaymentIntents the Stripe double holds for ``reference``."""
@@ -195,20 +223,48 @@ class TestAutopilotConcurrency(CommittedWorldMixin, TransactionCase):
             if pi.to_dict()["metadata"].get("odoo_reference") == reference
         ]
 
-    def test_two_workers_at_once_charge_once(self):
-        self._run_workers(2)
-        self._run_workers(2)  # And again: still once.
+    def _assert_each_booking_charged_once(self):
         with self.registry.cursor() as cr:
             env = self._env(cr)
             runs = env["clock.autopilot.run"].search(
                 [("task_id", "=", self.ids["task"])]
             )
-            self.assertEqual(len(runs), 1)
-            self.assertEqual(runs.state, "done", runs.message)
-            txs = env["payment.transaction"].search(
-                [("clock_reservation_ids", "in", self.ids["booking"])]
+            self.assertEqual(set(runs.reservation_id.ids), set(self.ids["bookings"]))
+            self.assertEqual(len(runs), self.BOOKINGS)
+            for run in runs:
+                self.assertEqual(run.state, "done", run.message)
+                txs = env["payment.transaction"].search(
+                    [("clock_reservation_ids", "in", run.reservation_id.ids)]
+                )
+                self.assertEqual(txs, run.transaction_id)
+                self.assertEqual(txs.state, "done")
+                self.assertEqual(txs.amount, 150.0)
+                self.assertEqual(len(self._intents_for(txs.reference)), 1)
+
+    def test_two_workers_at_once_charge_once(self):
+        self._run_workers(["_cron_run_autopilot"] * 2)
+        self._run_workers(["_cron_run_autopilot"] * 2)  # And again: still once.
+        self._assert_each_booking_charged_once()
+
+    def test_main_action_and_three_workers_charge_each_booking_once(self):
+        """The main action and three charging workers at once, twice: each
+        booking is charged once."""
+        entry_points = ["_cron_run_autopilot"] + ["_cron_autopilot_charge"] * 3
+        senders = self._run_workers(entry_points)
+        self._run_workers(entry_points)  # And again: nothing more.
+        self._assert_each_booking_charged_once()
+        self.assertEqual(len(senders), self.BOOKINGS)
+
+    def test_charging_workers_alone_charge_each_booking_once(self):
+        """Planned runs, then four charging workers at once: they split them."""
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            env["clock.autopilot.task"].browse(self.ids["task"])._autopilot_plan(
+                fields.Datetime.now()
             )
-            self.assertEqual(txs, runs.transaction_id)
-            self.assertEqual(txs.state, "done")
-            self.assertEqual(txs.amount, 150.0)
-            self.assertEqual(len(self._intents_for(txs.reference)), 1)
+        senders = self._run_workers(["_cron_autopilot_charge"] * 4)
+        self._run_workers(["_cron_autopilot_charge"] * 4)
+        self._assert_each_booking_charged_once()
+        self.assertEqual(len(senders), self.BOOKINGS)
+        # Side by side: while one waited for Stripe, others charged.
+        self.assertGreater(len(set(senders)), 1, senders)

@@ -504,3 +504,37 @@ class TestAutopilotStripe(AutopilotStripeCommon):
         self.assertEqual(tx.state, "authorized")
         self.assertEqual(len(run.transaction_ids), 1, "no second attempt")
         self.assertEqual(len(self._intents_of(tx)), 1)
+
+    @mute_logger("odoo.addons.clock_stripe_payment.stripe_api")
+    def test_rate_limit_keeps_the_run_due_and_sends_it_once_after_retry_after(self):
+        """Stripe answers 429: the run is neither failed nor retried as a
+        failure (no e-mail); the same request is sent again after Retry-After."""
+        booking = self._stay(arrival_in=2)
+        self._add_card(booking)
+        task = self._week_before_arrival_task(
+            failure_retries=0,
+            failure_template_id=self.env.ref(
+                "clock_stripe_payment.clock_autopilot_mail_template_failure"
+            ).id,
+        )
+        self._stripe_fault("http_429", "POST", "/v1/payment_intents", retry_after=2)
+        self._run_cron()
+        run = self._run_of(task, booking)
+        tx = run.transaction_id
+        self.assertEqual(run.state, "retry", run.message)
+        self.assertFalse(run.failure_kind)
+        self.assertEqual(run.retries, 0, "not a failed attempt")
+        self.assertEqual(tx.state, "draft")
+        self.assertFalse(self._intents_of(tx), "Stripe did nothing")
+        self.assertFalse(self._messages(booking, "please update your card"))
+        # Every worker holds off the account for the Retry-After.
+        budget = self.provider._clock_stripe_request_budget()
+        self.assertGreater(budget.reserve(), 1.0)
+
+        self._run_cron(run.next_retry_at)
+        self.assertEqual(run.state, "done", run.message)
+        self.assertEqual(run.transaction_ids, tx, "the same transaction, sent again")
+        self.assertEqual(tx.state, "done")
+        self.assertEqual(len(self._intents_of(tx)), 1)
+        self.assertEqual(self._payment_lines(booking).mapped("amount"), [200.0])
+        self.assertFalse(self._messages(booking, "please update your card"))
