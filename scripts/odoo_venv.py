@@ -180,7 +180,18 @@ def main(venv_dir, project_root):
     say("Installing Odoo 18.0's requirements")
     pip(python, "install", "-r", patched)
     say("Installing Odoo 18.0 (editable, from its source)")
-    pip(python, "install", "--no-deps", "--no-build-isolation", "-e", src)
+    # "compat": the source folder goes on sys.path, so that the wheels of addons
+    # (odoo/addons/<name> in site-packages) extend Odoo's own odoo.addons package.
+    pip(
+        python,
+        "install",
+        "--no-deps",
+        "--no-build-isolation",
+        "--config-settings",
+        "editable_mode=compat",
+        "-e",
+        src,
+    )
     say(
         "Installing the project's requirements (requirements.txt, requirements-dev.txt)"
     )
