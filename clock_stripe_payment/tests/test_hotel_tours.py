@@ -83,3 +83,15 @@ class TestHotelCardTours(HotelPaymentHttpCommon):
         line = self._payment_lines(folio)
         self.assertEqual(line.amount, 300.0)
         self.assertTrue(line.payment_transaction_id.payment_id)
+
+    def test_mybooking_says_what_is_held_paid_and_left(self):
+        booking = self._booking(policy=self.policy_tokenize)
+        token = self._card_on_file(booking)
+        booking._clock_charge(token, 120.0)
+        booking._clock_charge(token, 180.0, hold=True)
+        folio = booking.folio_ids
+        self.assertEqual((folio.balance, folio.clock_amount_held), (180.0, 180.0))
+        booking._portal_ensure_token()
+        self.start_tour(
+            booking.get_portal_url(), "clock_hotel_mybooking_wording", login=None
+        )
