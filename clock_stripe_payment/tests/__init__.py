@@ -20,3 +20,4 @@ from . import test_money_under_faults
 from . import test_accessibility
 from . import test_money_defects
 from . import test_autopilot_defects
+from . import test_wording
