@@ -146,9 +146,5 @@ registry.category("web_tour.tours").add("clock_hotel_mybooking_wording", {
             content: "No button invites the guest to pay what is already held",
             trigger: ".clock_booking_folio:not(:has(.clock_folio_pay_button))",
         },
-        {
-            content: "No breadcrumb leads a guest without an account to a login page",
-            trigger: ".o_portal_submenu:not(:has(a[href='/my/bookings']))",
-        },
     ],
 });
