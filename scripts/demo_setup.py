@@ -7,13 +7,17 @@
 # Stripe: the "Stripe (hotel)" provider points at it in test mode, its webhook is
 # registered there, and the hotel takes cards through it. Then it makes sure the demo
 # shows a booking guaranteed by card, its first night paid and the rest held. It is
-# safe on every start: localstripe starts empty each time (--from-scratch), so the
-# provider and the webhook are set again, and the card booking is only made when the
-# demo has none yet.
+# safe on every start. scripts/demo keeps the double's objects in a file (--store),
+# but webhooks live in memory only, so the provider and the webhook are set again;
+# and when the double does not know what Odoo has on record (its file was lost,
+# or another double answers), Odoo is repaired to match it: cards and holds the
+# double does not have are archived or cancelled, then the card booking gets a card
+# and a hold again. The summary is read back from the double, not assumed.
 #
 # Settings (environment): CLOCK_STRIPE_DEMO_API_BASE (the localstripe URL, required),
 # CLOCK_DEMO_BASE_URL (Odoo's URL, default http://127.0.0.1:8069), CLOCK_DEMO_SUMMARY
-# (a file that receives the lines scripts/demo prints next to its URLs).
+# (a file that receives the lines scripts/demo prints next to its URLs), CLOCK_DEMO_TZ
+# (the time zone of the demo users, as the browser's: default UTC).
 # `env` is given by odoo shell:
 # ruff: noqa: F821
 
@@ -31,6 +35,7 @@ from odoo.addons.clock_stripe_payment.models.payment_provider import WEBHOOK_ROU
 API_BASE = os.environ["CLOCK_STRIPE_DEMO_API_BASE"].rstrip("/")
 ODOO_URL = os.environ.get("CLOCK_DEMO_BASE_URL", "http://127.0.0.1:8069").rstrip("/")
 SUMMARY_FILE = os.environ.get("CLOCK_DEMO_SUMMARY")
+DEMO_TZ = os.environ.get("CLOCK_DEMO_TZ") or "UTC"
 SECRET_KEY = "sk_test_demo_clock_hotel"
 PUBLISHABLE_KEY = "pk_test_demo_clock_hotel"
 # Stripe's test Visa. A raw card number only ever goes to the Stripe double, from
@@ -69,6 +74,70 @@ def configure_provider(env, company):
     return provider
 
 
+def stripe_sdk():
+    """The SDK on the Stripe double, to read back what it holds (demo only)."""
+    return stripe.StripeClient(
+        SECRET_KEY, base_addresses={"api": API_BASE}, max_network_retries=0
+    )
+
+
+def at_double(retrieve, ref):
+    """The object ``ref`` as the Stripe double has it, or None when it has not."""
+    if not ref:
+        return None
+    try:
+        return retrieve(ref)
+    except stripe.InvalidRequestError as error:
+        if error.http_status == 404:
+            return None
+        raise
+
+
+def repair_from_double(env, provider):
+    """Drop from Odoo the Stripe objects of ``provider`` that the double does not have.
+
+    Customers it does not know are forgotten (a new one is made when needed), cards
+    archived, holds cancelled in Odoo only: there is nothing left to release.
+
+    :return: the bookings touched, with a note for each
+    :rtype: dict
+    """
+    sdk = stripe_sdk()
+    for customer in env["clock.stripe.customer"].search(
+        [("provider_id", "=", provider.id)]
+    ):
+        if not at_double(sdk.v1.customers.retrieve, customer.customer_ref):
+            customer.unlink()
+    notes = {}
+    for token in env["payment.token"].search([("provider_id", "=", provider.id)]):
+        if not at_double(
+            sdk.v1.payment_methods.retrieve, token.clock_stripe_payment_method_id
+        ):
+            for booking in token.clock_reservation_card_ids.reservation_id:
+                notes.setdefault(booking, []).append(
+                    f"card {token._clock_get_masked_label()} archived"
+                )
+            token.active = False
+    holds = env["payment.transaction"].search(
+        [("provider_id", "=", provider.id), ("state", "=", "authorized")]
+    )
+    for hold in holds:
+        intent = at_double(sdk.v1.payment_intents.retrieve, hold.provider_reference)
+        if not intent or intent.status != "requires_capture":
+            hold._set_canceled(
+                state_message="The demo's Stripe double no longer has this hold."
+            )
+            for booking in hold._clock_get_reservations():
+                notes.setdefault(booking, []).append(f"hold {hold.reference} cancelled")
+    holds._clock_post_process_now()
+    for booking, what in notes.items():
+        booking.message_post(
+            body="Demo start: the Stripe double does not have what Odoo had on "
+            f"record for this booking ({', '.join(what)})."
+        )
+    return notes
+
+
 def save_card(env, provider, booking):
     """Put the test card on file for ``booking``, as the card step does.
 
@@ -92,9 +161,7 @@ def save_card(env, provider, booking):
     tx._get_processing_values()  # Creates the SetupIntent.
     # What Stripe.js does in the guest's browser, here with the SDK, on localstripe
     # only: real Stripe refuses raw card numbers from a server.
-    sdk = stripe.StripeClient(
-        SECRET_KEY, base_addresses={"api": API_BASE}, max_network_retries=0
-    )
+    sdk = stripe_sdk()
     card = sdk.v1.payment_methods.create(
         params={
             "type": "card",
@@ -125,7 +192,10 @@ def save_card(env, provider, booking):
 def ensure_card_booking(env, company, provider):
     """A booking guaranteed by card: first night paid, the rest held on the card.
 
-    :return: (booking, created)
+    An existing one that lost its card or its hold (see ``repair_from_double``) gets
+    them again.
+
+    :return: (booking, what was done: "new", "repaired" or "")
     """
     policy = env.ref("clock_stripe_payment.clock_guarantee_policy_card_pay_demo")
     Booking = env["clock.reservation"]
@@ -139,7 +209,13 @@ def ensure_card_booking(env, company, provider):
         limit=1,
     )
     if booking:
-        return booking, False
+        token = booking.card_ids.token_id.filtered("active")[:1]
+        if token and booking.clock_hold_ids:
+            return booking, ""
+        token = token or save_card(env, provider, booking)
+        if not booking.clock_hold_ids:
+            hold_balance(booking, token)
+        return booking, "repaired"
     arrival = fields.Date.today() + timedelta(days=5)
     booking = Booking.create(
         {
@@ -160,11 +236,15 @@ def ensure_card_booking(env, company, provider):
     deposit = booking._clock_charge(token, booking._clock_get_guarantee_amount())
     if deposit.state != "done":
         raise SystemExit(f"the demo deposit failed: {deposit.state_message}")
-    # The rest of the stay held on the card, for the "secured vs owed" panel.
+    hold_balance(booking, token)
+    return booking, "new"
+
+
+def hold_balance(booking, token):
+    """The rest of the stay held on the card, for the "secured vs owed" panel."""
     hold = booking._clock_charge(token, booking._clock_get_balance(), hold=True)
     if hold.state != "authorized":
         raise SystemExit(f"the demo hold failed: {hold.state_message}")
-    return booking, True
 
 
 def show_extended_hold(env, provider, booking):
@@ -219,12 +299,20 @@ def simulate_autopilot(env, company, days=30):
 def check_autopilot_previews(env, company):
     """Press "Preview Next Run" on every Autopilot task of the demo.
 
-    :return: (number of tasks, failures as text lines)
+    :return: (the example tasks of the demo data, failures as text lines)
     """
+    examples = env["ir.model.data"].search(
+        [
+            ("model", "=", "clock.autopilot.task"),
+            ("module", "=", "clock_stripe_payment"),
+        ]
+    )
     tasks = (
         env["clock.autopilot.task"]
         .with_context(active_test=False)
-        .search([("company_id", "=", company.id)])
+        .browse(examples.mapped("res_id"))
+        .exists()
+        .filtered(lambda task: task.company_id == company)
     )
     failures = []
     for task in tasks:
@@ -236,41 +324,86 @@ def check_autopilot_previews(env, company):
                 )
         except Exception as error:
             failures.append(f"Autopilot preview of {task.name!r} FAILED: {error}")
-    return len(tasks), failures
+    return tasks, failures
+
+
+def set_demo_time_zone(env):
+    """Give the demo users the browser's time zone: the form shows times in the
+    browser's zone, the chatter's messages in the user's."""
+    users = env["res.users"].with_context(active_test=False).search([])
+    users.filtered(lambda user: user.tz != DEMO_TZ).write({"tz": DEMO_TZ})
+
+
+def measured_summary(booking):
+    """What the card booking has at the Stripe double, read back from it."""
+    sdk = stripe_sdk()
+    currency = booking.currency_id.name
+    deposit = booking.transaction_ids.filtered(
+        lambda tx: tx.operation == "offline" and tx.state == "done"
+    ).sorted("id")[:1]
+    paid = at_double(sdk.v1.payment_intents.retrieve, deposit.provider_reference)
+    token = booking.card_ids.token_id.filtered("active")[:1]
+    card = at_double(
+        sdk.v1.payment_methods.retrieve, token.clock_stripe_payment_method_id
+    )
+    held = [
+        at_double(sdk.v1.payment_intents.retrieve, hold.provider_reference)
+        for hold in booking.clock_hold_ids
+    ]
+    held = [intent for intent in held if intent and intent.status == "requires_capture"]
+    decimals = booking.currency_id.decimal_places
+    lines = []
+    if card:
+        lines.append(
+            f"card {card.card.brand} ending {card.card.last4} (on file at the double)"
+        )
+    else:
+        lines.append("NO card at the double")
+    if paid and paid.status == "succeeded":
+        lines.append(
+            f"deposit {paid.amount_received / 10**decimals:.2f} {currency} paid "
+            f"({deposit.payment_id.name or 'no account.payment'})"
+        )
+    elif deposit:
+        lines.append(f"deposit {deposit.reference} NOT found paid at the double")
+    amount_held = sum(intent.amount for intent in held) / 10**decimals
+    lines.append(f"{amount_held:.2f} {currency} held at the double")
+    return ", ".join(lines)
 
 
 def main(env):
     # As the admin user (chatter author), with superuser rights.
     env = env(user=env.ref("base.user_admin"), su=True)
     company = env.ref("base.main_company")
+    set_demo_time_zone(env)
     provider = configure_provider(env, company)
-    booking, created = ensure_card_booking(env, company, provider)
-    payment = booking.transaction_ids.filtered(
-        lambda tx: tx.operation == "offline" and tx.state == "done"
-    )[:1]
-    currency = booking.currency_id.name
+    repaired = repair_from_double(env, provider)
+    booking, done = ensure_card_booking(env, company, provider)
     lines = [
         f"Stripe (hotel) provider in {provider.state} mode on {API_BASE}; webhook "
         f"to {ODOO_URL}{WEBHOOK_ROUTE}",
         f"Card booking {booking.name} of {booking.partner_id.name}"
-        f"{' (new)' if created else ''}: deposit {payment.amount:.2f} {currency} "
-        f"paid by {payment.token_id._clock_get_masked_label()} "
-        f"({payment.payment_id.name or 'no account.payment'}), "
-        f"{booking.clock_amount_held:.2f} {currency} held",
+        f"{f' ({done})' if done else ''}: {measured_summary(booking)}",
         f"  back office  {ODOO_URL}/odoo/action-clock_pms.clock_reservation_action/"
         f"{booking.id}",
         # get_portal_url() gives the booking its access token: before the commit.
         f"  MyBooking    {ODOO_URL}{booking.get_portal_url()}",
     ]
+    if repaired:
+        lines.append(
+            f"Repaired {len(repaired)} booking(s) whose Stripe objects the double "
+            "did not have (see their chatter)"
+        )
     lines += show_extended_hold(env, provider, booking)
     env.cr.commit()
 
-    task_count, failures = check_autopilot_previews(env, company)
+    tasks, failures = check_autopilot_previews(env, company)
+    active = len(tasks.filtered("active"))
     lines += simulate_autopilot(env, company)
     env.cr.rollback()  # A preview or a simulation changes nothing; drop the wizards.
     lines += failures or [
-        f"Payment Autopilot: {task_count} example tasks (inactive), each with a "
-        "working Preview Next Run"
+        f"Payment Autopilot: {len(tasks)} example tasks ({active} active), each with "
+        "a working Preview Next Run"
     ]
     if SUMMARY_FILE:  # scripts/demo prints it next to its URLs.
         with open(SUMMARY_FILE, "w", encoding="utf-8") as summary:

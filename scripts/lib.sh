@@ -2,16 +2,34 @@
 # Helpers shared by scripts/test, scripts/demo and scripts/lint. Source it; do not run it.
 #
 # Settings (environment variables, all optional):
-#   CLOCK_PYTHON   interpreter that imports Odoo 18 and the tools (default: python3)
-#   CLOCK_DB_HOST  PostgreSQL host (default 127.0.0.1)
-#   CLOCK_DB_PORT  PostgreSQL port (default 5432)
-#   CLOCK_DB_USER  PostgreSQL role (default root; trust authentication is assumed)
+#   CLOCK_PYTHON       interpreter that imports Odoo 18 and the tools (default: python3). When it
+#                      does not import Odoo 18.0, the project's .venv is used, and made with it
+#                      when missing (see ensure_odoo)
+#   CLOCK_ODOO_SOURCE  Odoo 18.0 source (folder or archive) for that set-up; default: Odoo's
+#                      official 18.0 source archive (CLOCK_ODOO_URL)
+#   CLOCK_DB_HOST      PostgreSQL host (default 127.0.0.1)
+#   CLOCK_DB_PORT      PostgreSQL port (default 5432)
+#   CLOCK_DB_USER      PostgreSQL role (default root; trust authentication is assumed)
 
 CLOCK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PY="${CLOCK_PYTHON:-python3}"
+CLOCK_VENV="$CLOCK_ROOT/.venv"
+BASE_PY="${CLOCK_PYTHON:-python3}"
 DB_HOST="${CLOCK_DB_HOST:-127.0.0.1}"
 DB_PORT="${CLOCK_DB_PORT:-5432}"
 DB_USER="${CLOCK_DB_USER:-root}"
+
+# 0 when the interpreter $1 imports Odoo 18.0.
+imports_odoo18() {
+    "$1" -c 'import sys, odoo.release as r; sys.exit(r.major_version != "18.0")' 2>/dev/null
+}
+
+# The interpreter: CLOCK_PYTHON (or python3) when it imports Odoo 18.0, else the project's .venv
+# when there is one, else CLOCK_PYTHON (ensure_odoo then makes the .venv).
+if ! imports_odoo18 "$BASE_PY" && [ -x "$CLOCK_VENV/bin/python" ]; then
+    PY="$CLOCK_VENV/bin/python"
+else
+    PY="$BASE_PY"
+fi
 
 say() { printf '==> %s\n' "$*"; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }
@@ -25,45 +43,42 @@ clock_addons() {
     done
 }
 
-# Fail with a pointer to Odoo's official source when Odoo 18.0 is not importable.
-require_odoo() {
-    local version
-    if ! version="$("$PY" -c 'import odoo.release as r; print(r.major_version)' 2>/dev/null)"; then
-        cat >&2 <<EOF
-ERROR: Odoo 18.0 is not importable by '$PY' ("$PY -c 'import odoo'" fails).
-
-Odoo is not on PyPI and is not part of this repository. Install Odoo 18.0 Community
-outside this repository, following Odoo's own documentation, from Odoo's official source:
-  - https://github.com/odoo/odoo  (branch 18.0)
-  - https://www.odoo.com/page/download  or  https://nightly.odoo.com/  (18.0 source archive)
-Install its Python requirements, make 'import odoo' work for this interpreter
-(or point CLOCK_PYTHON at an interpreter where it does), then run this command again.
-EOF
-        exit 1
-    fi
-    if [ "$version" != "18.0" ]; then
-        die "'$PY' imports Odoo $version; this project needs Odoo 18.0 (https://github.com/odoo/odoo, branch 18.0)."
+# Make sure PY imports Odoo 18.0. When neither CLOCK_PYTHON (python3) nor the project's .venv does,
+# set up .venv: Odoo 18.0 Community from CLOCK_ODOO_SOURCE or Odoo's official 18.0 archive, its
+# requirements, then the project's (scripts/odoo_venv.py). Then define ODOO_CMD and
+# ODOO_CONTRACT_CMD for that interpreter.
+ensure_odoo() {
+    if ! imports_odoo18 "$PY"; then
+        local base="$BASE_PY" candidate
+        if ! "$base" -c 'import sys; sys.exit(not ((3, 10) <= sys.version_info[:2] <= (3, 12)))' 2>/dev/null; then
+            for candidate in python3.12 python3.11 python3.10; do
+                command -v "$candidate" >/dev/null 2>&1 && { base="$candidate"; break; }
+            done
+        fi
+        say "Odoo 18.0 is not importable by '$BASE_PY': setting it up in $CLOCK_VENV"
+        "$base" "$CLOCK_ROOT/scripts/odoo_venv.py" "$CLOCK_VENV" "$CLOCK_ROOT" \
+            || die "could not set up Odoo 18.0 in $CLOCK_VENV (see above); remove it and run again"
+        PY="$CLOCK_VENV/bin/python"
+        imports_odoo18 "$PY" || die "$PY still does not import Odoo 18.0 (see above)"
     fi
     "$PY" -c 'import sys; sys.exit(not ((3, 10) <= sys.version_info[:2] <= (3, 12)))' \
         || warn "Odoo 18.0 supports Python 3.10 to 3.12; '$PY' is $("$PY" -V 2>&1)."
-}
-
-# The command line that runs Odoo's CLI (what odoo-bin does) with any importable Odoo 18.
-# Usage: "${ODOO_CMD[@]}" [odoo options...]
-# shellcheck disable=SC2034  # used by the scripts that source this file
-ODOO_CMD=(env TZ=UTC "$PY" -c 'import sys; sys.argv[0] = "odoo"; import odoo.cli; sys.exit(odoo.cli.main())')
-
-# The same, with the Stripe contract check (stripe_double/contract.py) on every request the
-# process hands to the stripe SDK; the JSON report is written to REPORT at exit.
-# Usage: "${ODOO_CONTRACT_CMD[@]}" REPORT [odoo options...]
-# shellcheck disable=SC2034
-ODOO_CONTRACT_CMD=(env TZ=UTC PYTHONPATH="$CLOCK_ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PY" -c '
+    # The command line that runs Odoo's CLI (what odoo-bin does) with any importable Odoo 18.
+    # Usage: "${ODOO_CMD[@]}" [odoo options...]
+    # shellcheck disable=SC2034  # used by the scripts that source this file
+    ODOO_CMD=(env TZ=UTC "$PY" -c 'import sys; sys.argv[0] = "odoo"; import odoo.cli; sys.exit(odoo.cli.main())')
+    # The same, with the Stripe contract check (stripe_double/contract.py) on every request the
+    # process hands to the stripe SDK; the JSON report is written to REPORT at exit.
+    # Usage: "${ODOO_CONTRACT_CMD[@]}" REPORT [odoo options...]
+    # shellcheck disable=SC2034
+    ODOO_CONTRACT_CMD=(env TZ=UTC PYTHONPATH="$CLOCK_ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PY" -c '
 import sys
 from stripe_double import contract
 contract.install(sys.argv.pop(1))
 sys.argv[0] = "odoo"
 import odoo.cli
 sys.exit(odoo.cli.main())')
+}
 
 # --addons-path value: Odoo's own addons folders (a pip/tarball install keeps them in
 # odoo/addons, a git checkout also has <checkout>/addons), then this repository.

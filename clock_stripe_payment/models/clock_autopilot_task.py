@@ -506,8 +506,8 @@ class ClockAutopilotTask(models.Model):
                 raise ValidationError(
                     _(
                         "Task %(task)s cannot be activated: %(hotel)s has no enabled "
-                        "card payment provider. Set one in Settings > Hotel > Card "
-                        "payments first.",
+                        "card payment provider. Set one in Settings > Hotel Payments > "
+                        "Card payment provider first.",
                         task=task.name,
                         hotel=task.company_id.name,
                     )
@@ -700,8 +700,9 @@ class ClockAutopilotTask(models.Model):
                 values.update(
                     outcome="no_card",
                     message=_(
-                        "No card to use: the booking has no active %s on file.",
-                        choices[self.card_choice].lower(),
+                        "No card to use: the booking has no active card on file "
+                        "(card to use: %s).",
+                        choices[self.card_choice],
                     ),
                 )
         elif self.operation == "release":

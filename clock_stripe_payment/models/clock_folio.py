@@ -23,6 +23,16 @@ class ClockFolio(models.Model):
     clock_amount_held = fields.Monetary(
         string="Held on Card", compute="_compute_clock_holds"
     )
+    # For the form's card operations: which of them apply right now.
+    clock_reservation_state = fields.Selection(
+        related="reservation_id.state", string="Booking Status"
+    )
+    clock_card_count = fields.Integer(related="reservation_id.clock_card_count")
+    clock_amount_refundable = fields.Monetary(
+        string="Refundable to Card",
+        compute="_compute_clock_amount_refundable",
+        help="Card payments posted to this folio that can still be refunded.",
+    )
 
     @api.depends("transaction_ids.state", "transaction_ids.amount")
     def _compute_clock_holds(self):
@@ -31,6 +41,20 @@ class ClockFolio(models.Model):
             folio.clock_hold_ids = holds
             folio.clock_amount_held = sum(
                 folio.reservation_id._clock_to_currency(tx, tx.amount) for tx in holds
+            )
+
+    @api.depends(
+        "transaction_ids.state",
+        "reservation_id.transaction_ids.state",
+        "reservation_id.transaction_ids.amount",
+    )
+    def _compute_clock_amount_refundable(self):
+        for folio in self:
+            payments = folio.reservation_id.sudo().transaction_ids
+            folio.clock_amount_refundable = sum(
+                tx._clock_get_refundable_amount()
+                for tx in payments._clock_filter_payments()
+                if folio in tx._clock_get_folio()
             )
 
     def _clock_get_payable_balance(self):

@@ -1386,10 +1386,12 @@ class ClockReservation(models.Model):
         )
 
     def action_clock_hold(self):
-        return self._clock_wizard_action(
+        action = self._clock_wizard_action(
             "clock_stripe_payment.clock_charge_wizard_action",
             {"default_hold": True},
         )
+        action["name"] = _("Hold Amount")  # the same wizard as "Charge Card"
+        return action
 
     def action_clock_capture(self):
         return self._clock_wizard_action(

@@ -87,11 +87,18 @@ class ResCompany(models.Model):
         )
         if violation == "brand":
             brand = utils.card_brand(payment_method)
+            brands = ", ".join(b.upper() for b in rules["allowed_brands"])
+            if brand == "unknown":
+                return _(
+                    "This card's brand is not accepted here. Please use a card of "
+                    "another brand (%(brands)s).",
+                    brands=brands,
+                )
             return _(
                 "%(brand)s cards are not accepted here. Please use a card of another "
                 "brand (%(brands)s).",
-                brand=brand.upper() if brand != "unknown" else _("This"),
-                brands=", ".join(b.upper() for b in rules["allowed_brands"]),
+                brand=brand.upper(),
+                brands=brands,
             )
         if violation == "cvc":
             return _(

@@ -29,3 +29,4 @@ from . import test_webhook_event_log
 from . import test_hotel_portal_abuse
 from . import test_adversarial_http
 from . import test_stripe_request_budget
+from . import test_wording

@@ -83,3 +83,40 @@ class TestHotelCardTours(HotelPaymentHttpCommon):
         line = self._payment_lines(folio)
         self.assertEqual(line.amount, 300.0)
         self.assertTrue(line.payment_transaction_id.payment_id)
+
+    def test_mybooking_says_what_is_held_paid_and_left(self):
+        booking = self._booking(policy=self.policy_tokenize)
+        token = self._card_on_file(booking)
+        booking._clock_charge(token, 120.0)
+        booking._clock_charge(token, 180.0, hold=True)
+        folio = booking.folio_ids
+        self.assertEqual((folio.balance, folio.clock_amount_held), (180.0, 180.0))
+        booking._portal_ensure_token()
+        self.start_tour(
+            booking.get_portal_url(), "clock_hotel_mybooking_wording", login=None
+        )
+
+    def test_mybooking_offers_to_pay_what_the_hold_does_not_cover(self):
+        booking = self._booking(policy=self.policy_tokenize)
+        token = self._card_on_file(booking)
+        booking._clock_charge(token, 100.0, hold=True)
+        self.assertEqual(booking.folio_ids.balance, 300.0)
+        booking._portal_ensure_token()
+        page = self.url_open(booking.get_portal_url()).text
+        self.assertIn("Pay what the hold does not cover", page)
+        self.assertIn("amount=200.0", page)
+        self.assertNotIn("Nothing to pay now", page)
+
+    def test_card_page_of_a_link_guest_links_to_no_login_page(self):
+        """A guest without an account, on a card page reached by the booking's
+        link: its breadcrumbs do not offer the "Bookings" list (a login page)."""
+        booking = self._booking(policy=self.policy_tokenize)
+        booking._portal_ensure_token()
+        folio = booking.folio_ids
+        page = self.url_open(
+            f"/my/bookings/{booking.id}/folio/{folio.id}/pay"
+            f"?access_token={booking.access_token}"
+        ).text
+        self.assertIn("o_portal_submenu", page)
+        self.assertIn(booking.name, page)
+        self.assertNotIn('href="/my/bookings"', page)

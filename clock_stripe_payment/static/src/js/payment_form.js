@@ -419,7 +419,8 @@ paymentForm.include({
             const empty = !input.value.trim();
             input.classList.toggle("is-invalid", empty);
             if (empty) {
-                missing.push(input.dataset.clockStripeLabel || input.name);
+                // aria-label: the field's name, translated with the page.
+                missing.push(input.getAttribute("aria-label") || input.name);
             }
         }
         return missing.length

@@ -120,3 +120,31 @@ registry.category("web_tour.tours").add("clock_hotel_pay_folio", {
         },
     ],
 });
+
+// MyBooking of a guest who came by the booking's link: a bill with a payment and a hold.
+registry.category("web_tour.tours").add("clock_hotel_mybooking_wording", {
+    steps: () => [
+        {
+            content: "A payment is shown as paid, beside the charges, without a minus sign",
+            trigger:
+                ".clock_booking_folio .clock_folio_lines tbody td.clock_folio_payment:contains('120.00'):not(:contains('-'))",
+        },
+        {
+            content: "What is left to pay is named so",
+            trigger: ".clock_booking_folio .clock_folio_left_to_pay:contains('Left to pay'):contains('180.00')",
+        },
+        {
+            content: "What is held on the card is named as not charged",
+            trigger: ".clock_booking_folio .clock_folio_held:contains('Held on your card, not charged'):contains('180.00')",
+        },
+        {
+            content: "The guest learns there is nothing to pay now and what happens to the hold",
+            trigger:
+                ".clock_booking_folio .clock_folio_hold_note:contains('Nothing to pay now'):contains('releases the rest')",
+        },
+        {
+            content: "No button invites the guest to pay what is already held",
+            trigger: ".clock_booking_folio:not(:has(.clock_folio_pay_button))",
+        },
+    ],
+});
