@@ -7,6 +7,7 @@ from werkzeug.urls import url_encode, url_join
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL, consteq, float_compare, float_is_zero
 from odoo.tools.misc import hmac as hmac_tool
 
@@ -1452,7 +1453,10 @@ class PaymentTransaction(models.Model):
         (a hold captured in the Dashboard...) has no browser to wait for.
 
         The payment, its captures and its refunds are looked at. A failure here
-        does not undo the event: payment's post-processing cron tries again.
+        does not undo the event: payment's post-processing cron tries again. A
+        collision with a concurrent request (another payment posted to the same
+        folio at once) does: Odoo tries the whole request again, so the payment
+        is posted now rather than at the next cron run.
         """
         self.ensure_one()
         root = self._clock_stripe_payment_root()
@@ -1461,6 +1465,8 @@ class PaymentTransaction(models.Model):
         try:
             with self.env.cr.savepoint():
                 family._clock_post_process_now()
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            raise
         except Exception:
             _logger.exception(
                 "post-processing of %s after a webhook failed; the cron retries it",

@@ -4,6 +4,9 @@ payment confirmed by a webhook is posted at once. The faults are the Stripe
 double's fault point (``_stripe_fault``)."""
 
 from datetime import timedelta
+from unittest.mock import patch
+
+import psycopg2
 
 from odoo.exceptions import ValidationError
 from odoo.tests import JsonRpcException, tagged
@@ -11,6 +14,7 @@ from odoo.tools import mute_logger
 
 from .. import const
 from ..controllers.portal import HotelPaymentPortal
+from ..models.payment_transaction import PaymentTransaction
 from .autopilot_common import AutopilotStripeCommon
 from .hotel_common import MUTE, HotelPaymentHttpCommon
 
@@ -178,3 +182,33 @@ class TestMoneyInFlight(HotelPaymentHttpCommon):
         self.assertEqual(lines.amount, 150.0)
         self.assertTrue(hold.payment_id)
         self.assertEqual(booking.folio_ids.balance, 150.0)
+
+    def test_webhook_posting_that_collides_is_tried_again_whole(self):
+        """Webhooks posting to one folio at once (webhook_load_benchmark.py): the
+        one whose posting collides is tried again whole, as Odoo retries a request
+        on a serialization failure, rather than answered 200 with the payment
+        off the folio until the post-processing cron."""
+        booking = self._booking(policy=self.policy_pay)
+        token = self._card_on_file(booking)
+        hold = booking._clock_charge(token, 150.0, hold=True)
+        self.stripe.v1.payment_intents.capture(hold.provider_reference)
+        event = self._event(
+            "payment_intent.succeeded", self._stripe_pi(hold.provider_reference)
+        )
+        events = self.env["clock.stripe.event"].sudo()
+        collision = psycopg2.errors.SerializationFailure("concurrent update")
+        with (
+            patch.object(
+                PaymentTransaction, "_clock_post_process_now", side_effect=collision
+            ),
+            self.assertRaises(psycopg2.errors.SerializationFailure),
+            self.env.cr.savepoint(),
+        ):
+            events._clock_stripe_process(self.provider, event)
+        self.assertEqual(hold.state, "authorized", "nothing kept for the retry")
+        self.assertEqual(
+            events._clock_stripe_process(self.provider, event), "processed"
+        )
+        self.assertEqual(hold.state, "done")
+        self.assertEqual(self._payment_lines(booking.folio_ids).amount, 150.0)
+        self.assertTrue(hold.payment_id)
