@@ -1709,6 +1709,13 @@ class PaymentTransaction(models.Model):
             or self.clock_stripe_intent_status == "requires_action"
         )
 
+    @api.model
+    def _autopilot_error_outcome_unknown(self, error):
+        """Whether ``error``, raised by a request to the provider (a release),
+        leaves its outcome unknown: no answer, the provider failing or busy. It
+        is no refusal: the provider is asked again at the next run."""
+        return isinstance(error, ClockStripeError) and error.kind in ANSWER_LOST_KINDS
+
     def _autopilot_answer_lost(self):
         """Whether the request was sent but its answer never arrived.
 
