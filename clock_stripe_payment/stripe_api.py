@@ -156,12 +156,17 @@ def _error_from_stripe(exc):
     elif isinstance(exc, stripe.RateLimitError):
         kind = "rate_limit"
         message = _lt(
-            "Stripe is receiving too many requests right now. Please try again in "
-            "a moment."
+            "Stripe is receiving too many requests right now; nothing was done. "
+            "Please try again in a moment."
         )
     elif isinstance(exc, stripe.APIConnectionError):
         kind = "connection"
-        message = _lt("Could not reach Stripe. Please try again in a moment.")
+        # A lost answer or a timeout: Stripe may have applied the request.
+        message = _lt(
+            "No answer from Stripe: it is not known yet whether this went through. "
+            "It is being checked with Stripe; look at the payment again before "
+            "trying again."
+        )
     elif isinstance(exc, stripe.IdempotencyError):
         kind = "idempotency"
         message = _lt(
@@ -183,7 +188,9 @@ def _error_from_stripe(exc):
     else:  # APIError and anything else the SDK raises.
         kind = "api"
         message = _lt(
-            "Stripe could not process the request. Please try again in a moment."
+            "Stripe failed to answer: it is not known yet whether this went "
+            "through. It is being checked with Stripe; look at the payment again "
+            "before trying again."
         )
     return ClockStripeError(
         message,

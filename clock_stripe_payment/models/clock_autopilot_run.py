@@ -520,6 +520,20 @@ class ClockAutopilotRun(models.Model):
                 booking._clock_release_holds()
         except Exception as error:  # noqa: BLE001 - reported on the run
             _logger.warning("Autopilot run %s: release failed: %s", self.id, error)
+            if self.env["payment.transaction"]._autopilot_error_outcome_unknown(error):
+                # The holds may be released already: the next run asks again
+                # (the same request, the same idempotency key).
+                self.write(
+                    {
+                        "state": "unknown",
+                        "message": _(
+                            "No answer from the payment provider (%s). The next "
+                            "run asks the provider again.",
+                            error,
+                        ),
+                    }
+                )
+                return
             self._autopilot_fail(autopilot.FAILURE_ERROR, str(error), now)
             return
         left = booking._autopilot_active_holds()

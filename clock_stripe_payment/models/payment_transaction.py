@@ -8,6 +8,7 @@ from werkzeug.urls import url_encode, url_join
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL, consteq, float_compare, float_is_zero, format_amount
 from odoo.tools.misc import hmac as hmac_tool
 
@@ -1746,7 +1747,10 @@ class PaymentTransaction(models.Model):
         (a hold captured in the Dashboard...) has no browser to wait for.
 
         The payment, its captures and its refunds are looked at. A failure here
-        does not undo the event: payment's post-processing cron tries again.
+        does not undo the event: payment's post-processing cron tries again. A
+        collision with a concurrent request (another payment posted to the same
+        folio at once) does: Odoo tries the whole request again, so the payment
+        is posted now rather than at the next cron run.
         """
         self.ensure_one()
         root = self._clock_stripe_payment_root()
@@ -1755,6 +1759,8 @@ class PaymentTransaction(models.Model):
         try:
             with self.env.cr.savepoint():
                 family._clock_post_process_now()
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            raise
         except Exception:
             _logger.exception(
                 "post-processing of %s after a webhook failed; the cron retries it",
@@ -2006,6 +2012,13 @@ class PaymentTransaction(models.Model):
             self.clock_stripe_error_kind == "authentication_required"
             or self.clock_stripe_intent_status == "requires_action"
         )
+
+    @api.model
+    def _autopilot_error_outcome_unknown(self, error):
+        """Whether ``error``, raised by a request to the provider (a release),
+        leaves its outcome unknown: no answer, the provider failing or busy. It
+        is no refusal: the provider is asked again at the next run."""
+        return isinstance(error, ClockStripeError) and error.kind in ANSWER_LOST_KINDS
 
     def _autopilot_answer_lost(self):
         """Whether the request was sent but its answer never arrived.

@@ -16,6 +16,7 @@ from . import test_hotel_retention
 from . import test_autopilot_concurrency
 from . import test_hotel_views
 from . import test_hotel_tours
+from . import test_fault_matrix
 from . import test_money_under_faults
 from . import test_accessibility
 from . import test_money_defects

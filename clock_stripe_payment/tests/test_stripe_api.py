@@ -184,14 +184,14 @@ class TestErrorMapping(BaseCase):
                 "invalid_key",
                 "Secret key",
             ),
-            (stripe.RateLimitError("Too many"), "rate_limit", "too many requests"),
-            (stripe.APIConnectionError("down"), "connection", "Could not reach"),
+            (stripe.RateLimitError("Too many"), "rate_limit", "nothing was done"),
+            (stripe.APIConnectionError("down"), "connection", "not known yet"),
             (
                 stripe.InvalidRequestError("No such pi", "intent"),
                 "invalid_request",
                 "No such pi",
             ),
-            (stripe.APIError("boom"), "api", "could not process"),
+            (stripe.APIError("boom"), "api", "not known yet"),
         )
         for exc, kind, text in cases:
             error = _error_from_stripe(exc)
