@@ -929,11 +929,9 @@ class PaymentTransaction(models.Model):
                 # again with the same idempotency key if Stripe never got it.
                 self.write(
                     {
-                        "state_message": _(
-                            "No answer from Stripe (%s). The payment is checked "
-                            "with Stripe before anything else is tried.",
-                            error,
-                        ),
+                        # The error says what is known: not known yet, or
+                        # nothing done (rate limit).
+                        "state_message": str(error),
                         # A rate limit is sent again when Stripe says (Autopilot).
                         "clock_stripe_error_kind": error.kind,
                     }
@@ -1269,9 +1267,8 @@ class PaymentTransaction(models.Model):
             if error.kind not in ANSWER_LOST_KINDS:
                 raise
             self.state_message = _(
-                "No answer from Stripe (%s). Not sure yet whether the refund was "
-                "made: refund it again to check with Stripe (it is never refunded "
-                "twice).",
+                "%s Not sure yet whether the refund was made: refund it again to "
+                "check with Stripe (it is never refunded twice).",
                 error,
             )
             return
