@@ -1205,16 +1205,15 @@ class ClockReservation(models.Model):
 
     def _clock_replace_card(self, old_token, new_token):
         """The guest replaced ``old_token`` by ``new_token``: the new card takes the
-        old one's place, and the old card is archived unless a hold or another
-        booking still needs it."""
+        old one's place (keeping its own type: a guest's card replacing an OTA's
+        virtual card is a guest card), and the old card is archived unless a hold
+        or another booking still needs it."""
         for booking in self.sudo():
             old_card = booking.card_ids.filtered(lambda c, t=old_token: c.token_id == t)
             new_card = booking.card_ids.filtered(lambda c, t=new_token: c.token_id == t)
             if not old_card or not new_card or old_card == new_card:
                 continue
-            new_card.write(
-                {"sequence": old_card.sequence, "card_type": old_card.card_type}
-            )
+            new_card.sequence = old_card.sequence
             old_card.unlink()
             booking.message_post(
                 body=_(
