@@ -191,6 +191,29 @@ class TestHotelPortalAbuse(HotelPaymentHttpCommon):
         page = self.url_open(booking.get_portal_url())
         self.assertNotIn("clock_card_error", page.text)
 
+    @mute_logger(*MUTE)
+    def test_payment_reported_by_webhook_after_the_cancellation_is_refunded(self):
+        booking = self._booking()  # Confirmed by staff, guaranteed from the e-mail.
+        booking._portal_ensure_token()
+        tx = self._create_tx(self._guarantee_route(booking), booking)
+        answer = self._confirm_in_browser(tx, number=CARD_3DS)
+        self.assertTrue(answer["requires_action"], answer)
+        booking.action_cancel()
+        # The guest completes 3-D Secure and closes the tab: only Stripe tells.
+        self._authenticate_3ds(tx.provider_reference, answer["client_secret"])
+        response = self._post_webhook(
+            self._event(
+                "payment_intent.succeeded", self._stripe_pi(tx.provider_reference)
+            )
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(tx.state, "done")
+        self.assertEqual(self._net_at_stripe(tx), 0)
+        lines = self._payment_lines(booking.folio_ids)
+        self.assertEqual(sorted(lines.mapped("amount")), [-100.0, 100.0])
+        self.assertIn("refunded", tx.state_message)
+        self.assertIn(tx.reference, self._staff_notes(booking))
+
     # === 6. Numbers that are not numbers === #
 
     @mute_logger("odoo.http")
