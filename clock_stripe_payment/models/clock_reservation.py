@@ -234,18 +234,22 @@ class ClockReservation(models.Model):
             .transaction_ids.filtered("clock_guarantee")
             .sorted(lambda tx: tx.id)[-1:]
         )
-        if last.state in ("error", "cancel") and self.guarantee_status != "guaranteed":
+        if last.state in ("error", "cancel") and self._clock_needs_guarantee():
             return last
         return last.browse()
+
+    def _clock_needs_guarantee(self):
+        """Whether the booking still waits for a guarantee: open, not guaranteed."""
+        self.ensure_one()
+        return self.state in ("draft", "confirmed") and self.guarantee_status in (
+            "awaiting",
+            "expired",
+        )
 
     def _clock_can_guarantee_by_card(self):
         """Whether the guest may guarantee the booking by card now."""
         self.ensure_one()
-        return (
-            self.clock_card_available
-            and self.state in ("draft", "confirmed")
-            and self.guarantee_status in ("awaiting", "expired")
-        )
+        return self.clock_card_available and self._clock_needs_guarantee()
 
     # ------------------------------------------------------------------
     # Amounts
@@ -911,7 +915,9 @@ class ClockReservation(models.Model):
         """Apply the hotel side of processed transactions, idempotently.
 
         * a successful guarantee (payment, hold or saved card) confirms the draft
-          booking and marks it guaranteed;
+          booking and marks it guaranteed; one whose money moved after the
+          booking stopped taking a guarantee (cancelled, or guaranteed in another
+          tab) is given back instead (see :meth:`_clock_return_late_guarantee`);
         * a successful transaction with a card puts the card on file (a replaced
           card makes way for the new one);
         * a confirmed payment, capture or refund becomes one folio payment line;
@@ -925,12 +931,17 @@ class ClockReservation(models.Model):
             bookings = tx._clock_get_reservations()
             if not bookings:
                 continue
+            late_guarantee = tx._clock_is_late_guarantee()
             if tx.state in ("authorized", "done"):
                 for booking in bookings:
                     if tx.token_id and tx.token_id.active:
                         booking._clock_link_card(tx.token_id, tx)
-                    if tx.clock_guarantee:
+                    if tx.clock_guarantee and not late_guarantee:
                         booking._clock_guarantee_by(tx)
+                if tx.clock_guarantee and not tx.clock_guarantee_outcome:
+                    tx.clock_guarantee_outcome = (
+                        "returned" if late_guarantee else "applied"
+                    )
                 if tx.clock_replace_token_id and tx.token_id:
                     bookings._clock_replace_card(tx.clock_replace_token_id, tx.token_id)
             if tx.state == "authorized" and tx.operation != "validation":
@@ -941,6 +952,56 @@ class ClockReservation(models.Model):
                 self._clock_post_transaction_to_folio(tx)
             elif tx.state == "error" and tx.operation == "refund":
                 self._clock_reverse_failed_refund(tx)
+            if late_guarantee:
+                self._clock_return_late_guarantee(tx)
+
+    @api.model
+    def _clock_return_late_guarantee(self, tx):
+        """Give back a guarantee whose money moved at Stripe after its booking
+        stopped taking one: release the hold, or refund the payment in full
+        (posted to the folio against the payment), as staff would, idempotency
+        keys included. The guest reads why on the payment's status; staff get a
+        note on the booking.
+
+        A Stripe error is raised: the post-processing is tried again, whole.
+        """
+        tx = tx.sudo()
+        bookings = tx._clock_get_reservations()
+        amount = format_amount(self.env, tx.amount, tx.currency_id)
+        if any(booking.guarantee_status == "guaranteed" for booking in bookings):
+            guest_reason = _("This booking is already guaranteed")
+            staff_reason = _("the booking was already guaranteed")
+        else:
+            guest_reason = _("This booking no longer needs a guarantee")
+            staff_reason = _("the booking was cancelled or closed")
+        if tx.state == "authorized":
+            bookings[:1]._clock_release_holds(tx)
+            tx.state_message = _(
+                "%(reason)s: the hold of %(amount)s on your card was released and "
+                "nothing was charged.",
+                reason=guest_reason,
+                amount=amount,
+            )
+            outcome = _("its hold of %s was released", amount)
+        else:
+            bookings[:1]._clock_refund(tx)
+            tx.state_message = _(
+                "%(reason)s: your payment of %(amount)s is refunded to your card.",
+                reason=guest_reason,
+                amount=amount,
+            )
+            outcome = _("its payment of %s was refunded", amount)
+        for booking in bookings:
+            booking.message_post(
+                body=_(
+                    "The guarantee %(ref)s went through at Stripe after %(reason)s: "
+                    "%(outcome)s, so that nothing stays charged.",
+                    ref=tx.reference,
+                    reason=staff_reason,
+                    outcome=outcome,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
 
     @api.model
     def _clock_reverse_failed_refund(self, tx):
@@ -1205,16 +1266,15 @@ class ClockReservation(models.Model):
 
     def _clock_replace_card(self, old_token, new_token):
         """The guest replaced ``old_token`` by ``new_token``: the new card takes the
-        old one's place, and the old card is archived unless a hold or another
-        booking still needs it."""
+        old one's place (keeping its own type: a guest's card replacing an OTA's
+        virtual card is a guest card), and the old card is archived unless a hold
+        or another booking still needs it."""
         for booking in self.sudo():
             old_card = booking.card_ids.filtered(lambda c, t=old_token: c.token_id == t)
             new_card = booking.card_ids.filtered(lambda c, t=new_token: c.token_id == t)
             if not old_card or not new_card or old_card == new_card:
                 continue
-            new_card.write(
-                {"sequence": old_card.sequence, "card_type": old_card.card_type}
-            )
+            new_card.sequence = old_card.sequence
             old_card.unlink()
             booking.message_post(
                 body=_(

@@ -1848,6 +1848,14 @@ class PaymentTransaction(models.Model):
         readonly=True,
         help="Success confirms and guarantees the linked booking (card step).",
     )
+    clock_guarantee_outcome = fields.Selection(
+        [("applied", "Guaranteed the Booking"), ("returned", "Given Back")],
+        copy=False,
+        readonly=True,
+        help="Given back: the money moved after the booking stopped taking a "
+        "guarantee (cancelled, or guaranteed in another tab); the hold was "
+        "released or the payment refunded.",
+    )
     clock_replace_token_id = fields.Many2one(
         "payment.token",
         string="Replaces Card",
@@ -1922,6 +1930,26 @@ class PaymentTransaction(models.Model):
             self.clock_folio_ids[:1]
             or self.source_transaction_id.clock_folio_ids[:1]
             or self._clock_get_reservations()[:1]._clock_get_default_folio()
+        )
+
+    def _clock_is_late_guarantee(self):
+        """Whether this guarantee just took money (a payment, or a hold) while its
+        booking no longer takes a guarantee: cancelled, or guaranteed meanwhile
+        by another transaction. Decided once; a hold captured later is no new
+        guarantee."""
+        self.ensure_one()
+        if (
+            not self.clock_guarantee
+            or self.clock_guarantee_outcome
+            or self.operation == "validation"
+        ):
+            return False
+        first_success = self.state == "authorized" or (
+            self.state == "done" and not self.clock_stripe_capture_manually
+        )
+        return first_success and not all(
+            booking._clock_needs_guarantee()
+            for booking in self._clock_get_reservations()
         )
 
     def _clock_filter_active_holds(self):

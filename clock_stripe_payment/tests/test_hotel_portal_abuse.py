@@ -10,7 +10,7 @@ from odoo.tests import JsonRpcException, tagged
 from odoo.tools import mute_logger
 
 from ..stripe_api import ClockStripeClient, ClockStripeError
-from .common import CARD_DECLINED_AT_CHARGE, money_posts
+from .common import CARD_3DS, CARD_DECLINED_AT_CHARGE, money_posts
 from .hotel_common import MUTE, HotelPaymentHttpCommon
 
 
@@ -109,6 +109,110 @@ class TestHotelPortalAbuse(HotelPaymentHttpCommon):
         self.assertFalse(money_posts(calls))
         self.assertEqual((answer["state"], tx.state), ("cancel", "cancel"))
         self.assertEqual(booking.state, "cancelled")
+
+    def _net_at_stripe(self, transactions):
+        """What the double kept of the transactions' payments, in minor units:
+        succeeded payments less their refunds (holds and released holds keep
+        nothing)."""
+        net = 0
+        for tx in transactions:
+            intent = self._stripe_pi(tx.provider_reference)
+            if intent["status"] != "succeeded":
+                continue
+            refunds = tx._clock_stripe_client().list_refunds(tx.provider_reference)
+            net += intent["amount"] - sum(
+                refund["amount"]
+                for refund in refunds
+                if refund.get("status") == "succeeded"
+            )
+        return net
+
+    def _staff_notes(self, booking):
+        return " ".join(
+            booking.message_ids.filtered(
+                lambda message: message.subtype_id == self.env.ref("mail.mt_note")
+            ).mapped("body")
+        )
+
+    @mute_logger(*MUTE)
+    def test_two_tabs_paid_at_stripe_leave_one_deposit(self):
+        booking = self._new_booking()
+        first = self._create_tx(self._guarantee_route(booking), booking)
+        second = self._create_tx(self._guarantee_route(booking), booking)
+        # Both tabs pay before either status page has run.
+        self._confirm_in_browser(first)
+        self._confirm_in_browser(second)
+        self.assertEqual((first.state, second.state), ("done", "done"))
+        first._post_process()  # The status page of each tab.
+        second._post_process()
+        self.assertEqual(booking.guarantee_status, "guaranteed")
+        self.assertEqual(
+            self._net_at_stripe(first | second), first._clock_stripe_minor()
+        )
+        refund = second.child_transaction_ids.filtered(
+            lambda tx: tx.operation == "refund"
+        )
+        self.assertEqual((refund.state, refund.amount), ("done", -100.0))
+        folio = booking.folio_ids
+        self.assertEqual(sum(self._payment_lines(folio).mapped("amount")), 100.0)
+        self.assertEqual(folio.balance, 200.0)
+        self.assertIn("already guaranteed", second.state_message)
+        self.assertIn("refunded", second.state_message)
+        self.assertNotIn("declined", second.state_message)
+        self.assertIn(second.reference, self._staff_notes(booking))
+        page = self.url_open(booking.get_portal_url())
+        self.assertNotIn("clock_card_error", page.text)
+
+    @mute_logger(*MUTE)
+    def test_hold_completed_after_the_booking_was_cancelled_is_released(self):
+        booking = self._new_booking(self.policy_hold)
+        tx = self._create_tx(self._guarantee_route(booking), booking)
+        answer = self._confirm_in_browser(tx, number=CARD_3DS)
+        self.assertTrue(answer["requires_action"], answer)
+        booking.action_cancel()  # While the guest is on 3-D Secure.
+        self._authenticate_3ds(tx.provider_reference, answer["client_secret"])
+        answer = self.make_jsonrpc_request(
+            "/payment/clock_stripe/confirm",
+            {
+                "reference": tx.reference,
+                "access_token": tx._clock_stripe_access_token(),
+                "payment_intent_id": tx.provider_reference,
+            },
+        )
+        self.assertEqual(answer["state"], "authorized")
+        tx._post_process()  # The status page, or the webhook.
+        self.assertEqual(tx.state, "cancel")
+        self.assertEqual(self._stripe_pi(tx.provider_reference)["status"], "canceled")
+        self.assertFalse(self._payment_lines(booking.folio_ids))
+        self.assertEqual(booking.state, "cancelled")
+        self.assertIn("released", tx.state_message)
+        self.assertIn("nothing was charged", tx.state_message)
+        self.assertIn(tx.reference, self._staff_notes(booking))
+        page = self.url_open(booking.get_portal_url())
+        self.assertNotIn("clock_card_error", page.text)
+
+    @mute_logger(*MUTE)
+    def test_payment_reported_by_webhook_after_the_cancellation_is_refunded(self):
+        booking = self._booking()  # Confirmed by staff, guaranteed from the e-mail.
+        booking._portal_ensure_token()
+        tx = self._create_tx(self._guarantee_route(booking), booking)
+        answer = self._confirm_in_browser(tx, number=CARD_3DS)
+        self.assertTrue(answer["requires_action"], answer)
+        booking.action_cancel()
+        # The guest completes 3-D Secure and closes the tab: only Stripe tells.
+        self._authenticate_3ds(tx.provider_reference, answer["client_secret"])
+        response = self._post_webhook(
+            self._event(
+                "payment_intent.succeeded", self._stripe_pi(tx.provider_reference)
+            )
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(tx.state, "done")
+        self.assertEqual(self._net_at_stripe(tx), 0)
+        lines = self._payment_lines(booking.folio_ids)
+        self.assertEqual(sorted(lines.mapped("amount")), [-100.0, 100.0])
+        self.assertIn("refunded", tx.state_message)
+        self.assertIn(tx.reference, self._staff_notes(booking))
 
     # === 6. Numbers that are not numbers === #
 

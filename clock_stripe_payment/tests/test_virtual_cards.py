@@ -80,3 +80,10 @@ class TestVirtualCards(HotelPaymentCommon):
         form.save()
         self.assertEqual(booking.card_ids.activation_date, activation)
         self.assertEqual(booking.card_ids.loaded_amount, 120.0)
+
+    def test_a_guest_card_replacing_the_virtual_card_is_a_guest_card(self):
+        booking, virtual = self._virtual_card()
+        guest_card = self._card_on_file(booking)
+        booking._clock_replace_card(virtual, guest_card)
+        self.assertEqual(booking.card_ids.token_id, guest_card)
+        self.assertEqual(booking.card_ids.card_type, "guest")
