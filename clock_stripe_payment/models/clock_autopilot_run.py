@@ -358,25 +358,7 @@ class ClockAutopilotRun(models.Model):
                 run._autopilot_send(now)
                 run._autopilot_commit()
             return True
-        still_due = booking.search_count(
-            [
-                ("id", "=", booking.id),
-                *task._autopilot_due_domain(now, new_only=False),
-            ]
-        )
-        if not still_due:
-            if run.state == "planned":
-                # Moved or changed since the planning: forget it, so that the task
-                # acts when the booking is due again.
-                run.unlink()
-            else:
-                run.write(
-                    {
-                        "state": "skipped",
-                        "run_at": now,
-                        "message": _("The booking no longer matches the task."),
-                    }
-                )
+        if not run._autopilot_still_due(now):
             run._autopilot_commit()
             return True
         values = task._autopilot_prepare(booking)
@@ -436,6 +418,33 @@ class ClockAutopilotRun(models.Model):
             run._autopilot_send(now)
         run._autopilot_commit()
         return True
+
+    def _autopilot_still_due(self, now):
+        """Whether the run's booking still matches its task; a run that no longer
+        does is forgotten (planned) or skipped (a retry).
+        """
+        self.ensure_one()
+        booking = self.reservation_id
+        if booking.search_count(
+            [
+                ("id", "=", booking.id),
+                *self.task_id._autopilot_due_domain(now, new_only=False),
+            ]
+        ):
+            return True
+        if self.state == "planned":
+            # Moved or changed since the planning: forget it, so that the task acts
+            # when the booking is due again.
+            self.unlink()
+        else:
+            self.write(
+                {
+                    "state": "skipped",
+                    "run_at": now,
+                    "message": _("The booking no longer matches the task."),
+                }
+            )
+        return False
 
     def _autopilot_send(self, now):
         """Send the run's transaction to the provider and conclude."""
@@ -527,6 +536,11 @@ class ClockAutopilotRun(models.Model):
                     {
                         "state": "unknown",
                         "message": _(
+                            "Stripe is busy: nothing was released yet. The next "
+                            "run sends the release again."
+                        )
+                        if error.kind == "rate_limit"
+                        else _(
                             "No answer from the payment provider (%s). The next "
                             "run asks the provider again.",
                             error,

@@ -1266,10 +1266,18 @@ class PaymentTransaction(models.Model):
         except ClockStripeError as error:
             if error.kind not in ANSWER_LOST_KINDS:
                 raise
-            self.state_message = _(
-                "%s Not sure yet whether the refund was made: refund it again to "
-                "check with Stripe (it is never refunded twice).",
-                error,
+            self.write(
+                {
+                    # A rate limit: Stripe did nothing, and its error says so.
+                    "state_message": str(error)
+                    if error.kind == "rate_limit"
+                    else _(
+                        "%s Not sure yet whether the refund was made: refund it "
+                        "again to check with Stripe (it is never refunded twice).",
+                        error,
+                    ),
+                    "clock_stripe_error_kind": error.kind,
+                }
             )
             return
         self._handle_notification_data(

@@ -89,7 +89,9 @@ WEBHOOK_OF_STATUS = {
 }
 #: Subjects of the e-mails that ask the guest to act on a failed payment.
 FAILURE_MAILS = ("please update your card", "please confirm your payment")
-UNSURE_WORDING = "not known yet"
+# The guest pages and Stripe's errors say "not known yet", the staff wizards "not
+# sure yet".
+UNSURE_WORDINGS = ("not known yet", "not sure yet")
 NOTHING_DONE_WORDING = "nothing was done"
 
 
@@ -288,9 +290,10 @@ class TestFaultMatrix(AutopilotStripeCommon):
         booking, token = self._booking_with_card()
         payment = booking._clock_charge(token, 100.0)
         arm()
-        return self._cell(
-            booking, self._shown(lambda: booking._clock_refund(payment, 40.0))
+        wizard = self.env["clock.refund.wizard"].create(
+            {"reservation_id": booking.id, "transaction_id": payment.id, "amount": 40.0}
         )
+        return self._cell(booking, self._shown(wizard.action_confirm))
 
     def _autopilot(self, arm, booking, **task_values):
         task = self._create_task(**task_values)
@@ -392,8 +395,15 @@ class TestFaultMatrix(AutopilotStripeCommon):
     def _assert_told_clearly(self, cell, fault):
         """What the user saw while the outcome was unresolved."""
         if cell.run:
-            self.assertIn(cell.run.state, ("unknown", "done"), cell.run.message)
-            if cell.run.state == "unknown":
+            # Stripe busy (429): a charge or hold stays due and is sent again later;
+            # a release is asked again at the next run, like any unanswered one.
+            expected = (
+                ("retry", "unknown", "done")
+                if fault in NOTHING_DONE_FAULTS
+                else ("unknown", "done")
+            )
+            self.assertIn(cell.run.state, expected, cell.run.message)
+            if cell.run.state != "done":
                 return
         if cell.token:
             self.assertTrue(
@@ -408,7 +418,7 @@ class TestFaultMatrix(AutopilotStripeCommon):
         if fault in NOTHING_DONE_FAULTS:
             self.assertIn(NOTHING_DONE_WORDING, shown)
         elif shown:
-            self.assertIn(UNSURE_WORDING, shown)
+            self.assertTrue(any(wording in shown for wording in UNSURE_WORDINGS), shown)
 
     def _stripe_movements(self):
         """Net money per PaymentIntent at the double, in major units."""

@@ -112,6 +112,9 @@ class ClockChargeWizard(models.TransientModel):
             )
         elif tx.state == "error":
             kind, message = "danger", self._clock_error_message(tx)
+        elif tx.state == "draft" and tx.clock_stripe_error_kind == "rate_limit":
+            # Stripe refused the request before doing anything: it says so.
+            kind, message = "warning", tx.state_message
         elif tx.state == "draft":
             kind = "warning"
             message = (

@@ -76,6 +76,12 @@ class ClockRefundWizard(models.TransientModel):
                     reason=refund_tx.state_message or "",
                 ),
             )
+        elif (
+            refund_tx.state == "draft"
+            and refund_tx.clock_stripe_error_kind == "rate_limit"
+        ):
+            # Stripe refused the request before doing anything: it says so.
+            kind, message = "warning", refund_tx.state_message
         elif refund_tx.state == "draft":
             kind, message = (
                 "warning",
