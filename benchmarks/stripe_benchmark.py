@@ -913,8 +913,8 @@ def main():
                 (label, *ratios[operation], 1.0)
                 for label, operation in (
                     ("token charge with post-processing (issue 3)", "token_charge"),
-                    ("webhook pi.succeeded, controller (issue 3)", "webhook_controller"),
-                    ("webhook pi.succeeded, HTTP route (issues 3, 13)", "webhook_route"),
+                    ("webhook, controller (issue 3)", "webhook_controller"),
+                    ("webhook, HTTP route (issues 3, 13)", "webhook_route"),
                 )
             ],
         )
