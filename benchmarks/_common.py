@@ -175,9 +175,13 @@ class Meter:
         self.phases = {}
 
     @contextmanager
-    def phase(self, name):
+    def phase(self, name, traced=True):
+        """Count the block as phase ``name``; a phase inside another one passes
+        ``traced=False`` (its statements are traced by the outer one)."""
         calls = len(self.stripe_log.calls)
-        tracing = self.trace.active() if self.trace is not None else nullcontext()
+        tracing = (
+            self.trace.active() if self.trace is not None and traced else nullcontext()
+        )
         with tracing:
             queries = sql_count()
             start = time.perf_counter()
