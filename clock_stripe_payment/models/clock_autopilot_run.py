@@ -365,18 +365,7 @@ class ClockAutopilotRun(models.Model):
             ]
         )
         if not still_due:
-            if run.state == "planned":
-                # Moved or changed since the planning: forget it, so that the task
-                # acts when the booking is due again.
-                run.unlink()
-            else:
-                run.write(
-                    {
-                        "state": "skipped",
-                        "run_at": now,
-                        "message": _("The booking no longer matches the task."),
-                    }
-                )
+            run._autopilot_drop_undue(now)
             run._autopilot_commit()
             return True
         values = task._autopilot_prepare(booking)
@@ -436,6 +425,22 @@ class ClockAutopilotRun(models.Model):
             run._autopilot_send(now)
         run._autopilot_commit()
         return True
+
+    def _autopilot_drop_undue(self, now):
+        """The booking no longer matches the task: nothing is done."""
+        self.ensure_one()
+        if self.state == "planned":
+            # Moved or changed since the planning: forget it, so that the task
+            # acts when the booking is due again.
+            self.unlink()
+        else:
+            self.write(
+                {
+                    "state": "skipped",
+                    "run_at": now,
+                    "message": _("The booking no longer matches the task."),
+                }
+            )
 
     def _autopilot_send(self, now):
         """Send the run's transaction to the provider and conclude."""
