@@ -752,7 +752,11 @@ class ClockAutopilotRun(models.Model):
         actions = [
             (task[f"{prefix}_mark_guaranteed"], self._autopilot_mark_guaranteed),
             (task[f"{prefix}_hide_folio"], self._autopilot_hide_folios),
-            (True, lambda: self._autopilot_send_template(prefix)),
+            (
+                task[f"{prefix}_template_id"]
+                or (prefix == "failure" and task.authentication_template_id),
+                lambda: self._autopilot_send_template(prefix),
+            ),
             (
                 task[f"{prefix}_activity_type_id"],
                 lambda: self._autopilot_activity(prefix),
