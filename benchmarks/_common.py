@@ -175,9 +175,13 @@ class Meter:
         self.phases = {}
 
     @contextmanager
-    def phase(self, name):
+    def phase(self, name, traced=True):
+        """Count the block as phase ``name``; a phase inside another one passes
+        ``traced=False`` (its statements are traced by the outer one)."""
         calls = len(self.stripe_log.calls)
-        tracing = self.trace.active() if self.trace is not None else nullcontext()
+        tracing = (
+            self.trace.active() if self.trace is not None and traced else nullcontext()
+        )
         with tracing:
             queries = sql_count()
             start = time.perf_counter()
@@ -207,3 +211,21 @@ def median_mean(values):
 
 def ratio(ours, theirs):
     return f"{ours / theirs:.2f}" if theirs else "-"
+
+
+def print_goals(title, rows):
+    """The ratios an issue sets a goal for, next to that goal.
+
+    ``rows``: ``(measure, ours, theirs, goal)``; a ratio meets its goal when it is
+    at most ``goal``.
+    """
+    header = f"{'measure':<66} {'ours':>8} {'theirs':>8} {'ratio':>6} {'goal':>6}  met"
+    print(f"\n{title}")
+    print(header)
+    print("-" * len(header))
+    for measure, ours, theirs, goal in rows:
+        value = ours / theirs if theirs else float("inf")
+        print(
+            f"{measure:<66} {ours:>8g} {theirs:>8g} {ratio(ours, theirs):>6} "
+            f"{f'<= {goal:g}':>6}  {'yes' if value <= goal else 'NO'}"
+        )

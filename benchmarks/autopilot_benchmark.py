@@ -53,7 +53,7 @@ import argparse
 import statistics
 import sys
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import timedelta
 from types import SimpleNamespace
 from unittest.mock import patch
@@ -66,6 +66,7 @@ from _common import (
     complete_args,
     drop_database,
     open_registry,
+    print_goals,
     ratio,
     sql_count,
 )
@@ -101,6 +102,11 @@ def parse_args():
     parser.add_argument("--charges", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--cron-bookings", type=int, default=50)
+    parser.add_argument(
+        "--sql",
+        action="store_true",
+        help="trace one more Autopilot charge and list its statements by phase",
+    )
     add_odoo_arguments(parser)
     return complete_args(parser.parse_args())
 
@@ -365,6 +371,19 @@ def measure_planning(bench, args):
 # === CHARGING === #
 
 
+class PhaseTrace(stripe_benchmark.SqlTrace):
+    """The statements of one Autopilot charge, each with the phase it ran in."""
+
+    def __init__(self):
+        super().__init__()
+        self.phase = "rest"
+        self.phases = []
+
+    def hook(self, cr, query, params, start, delay):
+        super().hook(cr, query, params, start, delay)
+        self.phases.append(self.phase)
+
+
 class ChargeBench:
     """Autopilot runs, each in its own cursor, next to the token charges of
     ``stripe_benchmark.Benchmark`` (same Stripe log, same transports)."""
@@ -379,6 +398,7 @@ class ChargeBench:
         self.stripe_log = self.reference.stripe_log
         self.results = {side: [] for side in SIDES}
         self.meter = None  # the Autopilot run being measured
+        self.trace = None  # with --sql: the statements of one more run
         self.in_phase = False
 
     def env(self, cr):
@@ -405,15 +425,19 @@ class ChargeBench:
             if meter is None or bench.in_phase:
                 return method(records, *args, **kwargs)
             bench.in_phase = True
+            if bench.trace is not None:
+                bench.trace.phase = phase
             try:
                 with meter.phase(phase):
                     return method(records, *args, **kwargs)
             finally:
                 bench.in_phase = False
+                if bench.trace is not None:
+                    bench.trace.phase = "rest"
 
         return wrapper
 
-    def autopilot_charge(self, run_id):
+    def autopilot_charge(self, run_id, trace=None):
         """One run processed as the cron does it: fresh cursor, real commits."""
         from odoo import fields
 
@@ -422,7 +446,7 @@ class ChargeBench:
             run = self.env(cr)["clock.autopilot.run"].browse(run_id)
             self.meter = meter
             try:
-                with meter.phase("total"):
+                with meter.phase("total"), trace.active() if trace else nullcontext():
                     acted = run._autopilot_process(fields.Datetime.now())
             finally:
                 self.meter = None
@@ -438,9 +462,12 @@ class ChargeBench:
         return meter
 
     def run(self):
+        run_ids = self.run_ids
+        if self.args.sql:
+            run_ids, traced_id = run_ids[:-1], run_ids[-1]
         with self.reference.transports(), self.autopilot_phases():
             self.reference.setup()
-            for i, run_id in enumerate(self.run_ids):
+            for i, run_id in enumerate(run_ids):
                 sides = SIDES if i % 2 == 0 else SIDES[::-1]
                 for side in sides:
                     if side == AUTOPILOT:
@@ -449,6 +476,9 @@ class ChargeBench:
                         meter = self.reference.token_charge(side)
                     if i >= self.args.warmup:
                         self.results[side].append(meter)
+            if self.args.sql:
+                self.trace = PhaseTrace()
+                self.autopilot_charge(traced_id, self.trace)
 
     def cron_pass(self, count):
         """``_cron_run_autopilot`` over ``count`` due bookings, in one cursor."""
@@ -529,6 +559,19 @@ def median(results, side, phases, key):
     return statistics.median(value(meter, side, phases, key) for meter in results)
 
 
+def whole_median(charges, side, key):
+    """Median over the bookings of one side's whole charge; ``odoo_ms`` is the
+    wall time less the time spent in Stripe requests."""
+    values = []
+    for meter in charges.results[side]:
+        figures = meter.get("total") if side == AUTOPILOT else meter.total()
+        if key == "odoo_ms":
+            values.append(figures["ms"] - figures["stripe_ms"])
+        else:
+            values.append(figures[key])
+    return statistics.median(values)
+
+
 def print_charge_table(charges):
     ours, theirs = stripe_benchmark.OURS, stripe_benchmark.THEIRS
     header = (
@@ -571,6 +614,19 @@ def print_charge_table(charges):
         "payment_stripe: fake transport sleeping the same latency)."
     )
     return out
+
+
+def print_sql(trace):
+    """The statements of the traced Autopilot charge, in order."""
+    print(
+        f"\nSQL of one traced Autopilot charge: {len(trace.statements)} statements, "
+        "in order, with their phase and the code that issued them"
+    )
+    rows = zip(trace.statements, trace.phases, strict=True)
+    for index, ((sql, _kind, origin, repo), phase) in enumerate(rows, 1):
+        via = f"  [via {repo}]" if repo and repo != origin else ""
+        print(f"  {index:>3} {phase:<12} {sql[:100]}")
+        print(f"      at {origin}{via}")
 
 
 def print_report(args, planning, charges, cron, cron_count):
@@ -630,6 +686,24 @@ def print_report(args, planning, charges, cron, cron_count):
         f"{ratios[(ROWS[0][0], 'queries')]} and {ratios[(ROWS[0][0], 'ms')]}."
     )
 
+    print_goals(
+        "Goals (issue 13): one Autopilot charge / payment_stripe's token charge with "
+        "post-processing, per booking (medians)",
+        [
+            (
+                f"whole charge, {measure}",
+                round(whole_median(charges, AUTOPILOT, key), 1),
+                round(whole_median(charges, stripe_benchmark.THEIRS, key), 1),
+                1.2,
+            )
+            for measure, key in (
+                ("SQL queries", "queries"),
+                ("wall time, ms", "ms"),
+                ("Odoo time, ms (wall time less the Stripe requests)", "odoo_ms"),
+            )
+        ],
+    )
+
     done = cron["done"]
     print(
         f"\n3. One cron pass (_cron_run_autopilot) over {cron_count} due bookings "
@@ -655,12 +729,14 @@ def main():
             cr.commit()
             planning = measure_planning(bench, args)
             run_ids = prepare_charges(
-                bench, args.charges + args.warmup, args.cron_bookings
+                bench, args.charges + args.warmup + args.sql, args.cron_bookings
             )
         charges = ChargeBench(args, registry, run_ids)
         charges.run()
         cron = charges.cron_pass(args.cron_bookings)
         print_report(args, planning, charges, cron, args.cron_bookings)
+        if charges.trace is not None:
+            print_sql(charges.trace)
         print(f"\n(whole benchmark: {time.perf_counter() - started:.0f} s)")
     finally:
         if args.drop:

@@ -10,7 +10,9 @@ class ClockFolioLine(models.Model):
     folio_id = fields.Many2one(
         "clock.folio", required=True, ondelete="cascade", index=True
     )
-    company_id = fields.Many2one(related="folio_id.company_id", store=True)
+    company_id = fields.Many2one(
+        related="folio_id.company_id", store=True, precompute=True
+    )
     currency_id = fields.Many2one(related="folio_id.currency_id")
     name = fields.Char(string="Description", required=True)
     date = fields.Date(required=True, default=fields.Date.context_today)

@@ -566,16 +566,18 @@ class ClockAutopilotRun(models.Model):
         if values["outcome"] != "act" or self.operation not in ("charge", "hold"):
             return None
         task = self.task_id
-        moved = sum(
-            self.search(
-                [
-                    ("task_id", "=", task.id),
-                    ("run_at", "=", now),
-                    ("state", "in", ("running", "unknown", "done")),
-                    ("id", "!=", self.id),
-                ]
-            ).mapped("amount")
-        )
+        moved = 0.0
+        if task.cap_per_run > 0:  # Without a cap per run, no need to add up.
+            moved = sum(
+                self.search(
+                    [
+                        ("task_id", "=", task.id),
+                        ("run_at", "=", now),
+                        ("state", "in", ("running", "unknown", "done")),
+                        ("id", "!=", self.id),
+                    ]
+                ).mapped("amount")
+            )
         return task._autopilot_cap_problem(self.reservation_id, values["amount"], moved)
 
     def _autopilot_stop_at_cap(self, reason, now):
@@ -773,7 +775,11 @@ class ClockAutopilotRun(models.Model):
         actions = [
             (task[f"{prefix}_mark_guaranteed"], self._autopilot_mark_guaranteed),
             (task[f"{prefix}_hide_folio"], self._autopilot_hide_folios),
-            (True, lambda: self._autopilot_send_template(prefix)),
+            (
+                task[f"{prefix}_template_id"]
+                or (prefix == "failure" and task.authentication_template_id),
+                lambda: self._autopilot_send_template(prefix),
+            ),
             (
                 task[f"{prefix}_activity_type_id"],
                 lambda: self._autopilot_activity(prefix),

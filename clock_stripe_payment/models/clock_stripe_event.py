@@ -121,20 +121,38 @@ class ClockStripeEvent(models.Model):
                 )
             )
             return "duplicate"
-        return self.browse(event_id)._clock_stripe_apply(tx, event, outcome, message)
+        return self.browse(event_id)._clock_stripe_apply(
+            tx, event, outcome, message, inserted=True
+        )
 
-    def _clock_stripe_apply(self, tx, event, outcome, message):
+    def _clock_stripe_apply(self, tx, event, outcome, message, inserted=False):
         """Apply ``event`` to ``tx`` (locked; none when the event is ignored) and
         record the outcome on this (inserted) event row: the one step of the
         webhook route and of a replay.
 
+        :param bool inserted: the row was just inserted with ``outcome``,
+            ``message`` and ``tx``; it is only updated when the outcome differs
         :return: ``processed`` or ``ignored``
         """
         self.ensure_one()
+        recorded = (outcome, message or None) if inserted else None
         if tx:
             outcome, message = tx._clock_stripe_apply_event(event)
             # Errors of the deferred writes are errors of the event too.
             self.env.flush_all()
+        if recorded != (outcome, message or None) or len(message or "") > 250:
+            self._clock_stripe_record_outcome(tx, outcome, message)
+        _logger.info(
+            "Stripe event %s (%s): %s %s",
+            event.get("id"),
+            event.get("type"),
+            outcome,
+            message,
+        )
+        return outcome
+
+    def _clock_stripe_record_outcome(self, tx, outcome, message):
+        """Write the outcome of the event's application on its row."""
         self.env.cr.execute(
             SQL(
                 "UPDATE clock_stripe_event SET state = %s, message = %s, "
@@ -146,14 +164,6 @@ class ClockStripeEvent(models.Model):
             )
         )
         self.invalidate_recordset()
-        _logger.info(
-            "Stripe event %s (%s): %s %s",
-            event.get("id"),
-            event.get("type"),
-            outcome,
-            message,
-        )
-        return outcome
 
     def action_replay(self):
         """Apply errored events again, as the webhook route does: once each (an

@@ -900,7 +900,9 @@ class PaymentTransaction(models.Model):
         if self.state != "draft":
             raise UserError(_("This payment has already been sent."))
         self._clock_stripe_check_amount()
-        super()._send_payment_request()
+        super(
+            PaymentTransaction, self.with_context(clock_stripe_sending=True)
+        )._send_payment_request()
 
         off_session = self.operation == "offline"
         try:
@@ -927,6 +929,7 @@ class PaymentTransaction(models.Model):
                 # a decline. The card may or may not have been charged; the
                 # transaction stays a draft, to be resolved with Stripe and sent
                 # again with the same idempotency key if Stripe never got it.
+                self._log_sent_message()
                 self.write(
                     {
                         # The error says what is known: not known yet, or
@@ -963,6 +966,8 @@ class PaymentTransaction(models.Model):
                     "payment (3-D Secure)."
                 )
             )
+        elif self.state == "draft":
+            self._log_sent_message()
 
     def _clock_stripe_card_options(self):
         """The card options of this transaction's PaymentIntent: a hold asks for
@@ -1904,14 +1909,33 @@ class PaymentTransaction(models.Model):
         folio line and one ``account.payment``.
         """
         self._clock_stripe_lock()
-        res = super()._post_process()
+        res = super(
+            PaymentTransaction, self.with_context(clock_post_processing=True)
+        )._post_process()
         self.env["clock.reservation"]._clock_process_transactions(self)
         return res
 
+    def _log_sent_message(self):
+        """Override of `payment`: a saved card charged by the server is told on
+        the booking by its outcome alone (charged, declined...); "initiated" is
+        logged only when no outcome came back (see ``_send_payment_request``)."""
+        if self.env.context.get("clock_stripe_sending"):
+            return
+        super()._log_sent_message()
+
     def _log_message_on_linked_documents(self, message):
-        """Override of `payment`: log on the linked bookings' chatter."""
+        """Override of `payment`: log on the linked bookings' chatter.
+
+        The booking was told of the new state when it was reached; the
+        post-processing's "payment posted" message would say it again.
+        """
         res = super()._log_message_on_linked_documents(message)
-        self.env["clock.reservation"]._clock_log_transaction(self, message)
+        bookings = self.env["clock.reservation"]
+        if not (
+            self.env.context.get("clock_post_processing")
+            and bookings._clock_transaction_message(self) is not None
+        ):
+            bookings._clock_log_transaction(self, message)
         return res
 
     def _clock_post_process_now(self):

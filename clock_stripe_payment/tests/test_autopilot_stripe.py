@@ -120,6 +120,10 @@ class TestAutopilotStripe(AutopilotStripeCommon):
         self.assertEqual(booking.balance, 0.0)
         self.assertEqual(booking.guarantee_status, "guaranteed")
         self.assertTrue(self._messages(booking, "Balance charged by the Autopilot."))
+        # One message on the booking for the charge: its outcome, neither
+        # preceded by "initiated" nor said again when the payment is posted.
+        self.assertEqual(len(self._messages(booking, "Payment of")), 1)
+        self.assertFalse(self._messages(booking, "initiated"))
 
     def test_a_run_another_worker_holds_is_not_sent(self):
         """Between the commit of the running run and the charge, another worker
@@ -498,6 +502,8 @@ class TestAutopilotStripe(AutopilotStripeCommon):
         tx = run.transaction_id
         self.assertEqual(run.state, "unknown")
         self.assertEqual(len(self._intents_of(tx)), 1)
+        # No outcome came back: the booking says the hold was initiated.
+        self.assertTrue(self._messages(booking, "initiated"))
 
         self._run_cron(self.now + timedelta(minutes=15))
         self.assertEqual(run.state, "done")
