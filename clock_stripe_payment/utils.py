@@ -363,3 +363,22 @@ def webhook_signature_header(payload, secret, timestamp=None):
     timestamp = int(time.time()) if timestamp is None else int(timestamp)
     signature = compute_webhook_signature(payload, secret, timestamp)
     return f"t={timestamp},v1={signature}"
+
+
+# === BACK OFFICE === #
+
+
+def closing_notification(kind, message):
+    """The client action that closes a dialog and shows ``message`` as a
+    notification of ``kind`` (success, info, warning, danger); anything but a
+    success stays until the user closes it."""
+    return {
+        "type": "ir.actions.client",
+        "tag": "display_notification",
+        "params": {
+            "type": kind,
+            "sticky": kind != "success",
+            "message": message,
+            "next": {"type": "ir.actions.act_window_close"},
+        },
+    }

@@ -569,15 +569,7 @@ class ClockReservation(models.Model):
         """
         self.ensure_one()
         self._clock_check_payment_access()
-        tx = tx.sudo()
-        if tx not in self.sudo().transaction_ids._clock_filter_active_holds():
-            raise UserError(
-                _(
-                    "%(reference)s is not an active hold of %(booking)s.",
-                    reference=tx.reference,
-                    booking=self.name,
-                )
-            )
+        tx = self._clock_get_active_hold(tx)
         remaining = tx._clock_get_remaining_hold()
         amount = remaining if amount is None else tx.currency_id.round(amount or 0.0)
         self._clock_check_amount(amount, tx.currency_id)

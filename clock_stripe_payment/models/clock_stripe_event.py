@@ -8,6 +8,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from .. import utils
+
 _logger = logging.getLogger(__name__)
 
 # Processed events are kept this long; Stripe retries an event for 3 days.
@@ -191,15 +193,7 @@ class ClockStripeEvent(models.Model):
         else:
             message = _("%s event(s) applied.", len(outcomes))
             kind = "success"
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": kind,
-                "message": message,
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
+        return utils.closing_notification(kind, message)
 
     def _clock_stripe_replay(self):
         """Replay this errored event: its row is locked first, so that a replay

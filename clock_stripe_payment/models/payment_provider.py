@@ -447,18 +447,10 @@ class PaymentProvider(models.Model):
                 "clock_stripe_webhook_endpoint_id": endpoint["id"],
             }
         )
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "message": _(
-                    "The webhook endpoint %(url)s is registered at Stripe.", url=url
-                ),
-                "sticky": False,
-                "type": "success",
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
+        return utils.closing_notification(
+            "success",
+            _("The webhook endpoint %(url)s is registered at Stripe.", url=url),
+        )
 
     # === BUSINESS METHODS - FRAMEWORK HOOKS === #
 

@@ -205,6 +205,18 @@ class AutopilotStripeCommon(AutopilotMixin, HotelPaymentCommon):
             "include_agent_ids": [Command.set(cls.scope_agent.ids)],
         }
 
+    def _week_before_arrival_task(self, **values):
+        """A task acting a week before arrival (``operation`` and amount in
+        ``values``) that e-mails the guest when it fails."""
+        return self._create_task(
+            mode="before_arrival",
+            offset_hours=168,
+            failure_template_id=self.env.ref(
+                "clock_stripe_payment.clock_autopilot_mail_template_failure"
+            ).id,
+            **values,
+        )
+
     def _stay(self, arrival_in=5, nights=2, confirm=True, **values):
         """A booking of the test scope, under the 'save the card' policy."""
         return self._booking(

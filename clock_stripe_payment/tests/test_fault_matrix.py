@@ -295,8 +295,7 @@ class TestFaultMatrix(AutopilotStripeCommon):
         )
         return self._cell(booking, self._shown(wizard.action_confirm))
 
-    def _autopilot(self, arm, booking, **task_values):
-        task = self._create_task(**task_values)
+    def _autopilot(self, arm, booking, task):
         arm()
         self._run_cron()
         cell = self._cell(booking)
@@ -307,36 +306,25 @@ class TestFaultMatrix(AutopilotStripeCommon):
     def _op_autopilot_charge(self, arm):
         booking = self._stay(arrival_in=2)
         self._add_card(booking)
-        return self._autopilot(
-            arm,
-            booking,
-            mode="before_arrival",
-            offset_hours=168,
-            operation="charge",
-            amount_basis="balance",
-            failure_template_id=self.env.ref(
-                "clock_stripe_payment.clock_autopilot_mail_template_failure"
-            ).id,
+        task = self._week_before_arrival_task(
+            operation="charge", amount_basis="balance"
         )
+        return self._autopilot(arm, booking, task)
 
     def _op_autopilot_hold(self, arm):
         booking = self._stay(arrival_in=2)
         self._add_card(booking)
-        return self._autopilot(
-            arm,
-            booking,
-            mode="before_arrival",
-            offset_hours=168,
-            operation="hold",
-            amount_basis="nights",
-            amount_nights=1,
+        task = self._week_before_arrival_task(
+            operation="hold", amount_basis="nights", amount_nights=1
         )
+        return self._autopilot(arm, booking, task)
 
     def _op_autopilot_release(self, arm):
         booking = self._stay(arrival_in=0)
         token = self._add_card(booking)
         booking._clock_charge(token, 100.0, hold=True)
-        return self._autopilot(arm, booking, mode="after_creation", operation="release")
+        task = self._create_task(mode="after_creation", operation="release")
+        return self._autopilot(arm, booking, task)
 
     def _op_retention_detach(self, arm):
         booking = self._checked_out(days_ago=40)

@@ -37,17 +37,6 @@ class TestAutopilotOutage(AutopilotStripeCommon):
             if (pi.get("metadata") or {}).get("odoo_reference") == tx.reference
         ]
 
-    def _charge_task(self):
-        return self._create_task(
-            mode="before_arrival",
-            offset_hours=168,
-            operation="charge",
-            amount_basis="balance",
-            failure_template_id=self.env.ref(
-                "clock_stripe_payment.clock_autopilot_mail_template_failure"
-            ).id,
-        )
-
     def _update_card_mails(self, booking):
         return booking.message_ids.filtered(
             lambda m: "please update your card" in (m.subject or "")
@@ -76,7 +65,9 @@ class TestAutopilotOutage(AutopilotStripeCommon):
     def test_connection_reset_before_stripe_is_sent_again_with_the_same_key(self):
         booking = self._stay(arrival_in=2)
         self._add_card(booking)
-        task = self._charge_task()
+        task = self._week_before_arrival_task(
+            operation="charge", amount_basis="balance"
+        )
         self._stripe_fault("reset", "POST", CREATE_PATH, times=ALL_ATTEMPTS)
         with self._spy_stripe() as calls:
             self._run_cron()

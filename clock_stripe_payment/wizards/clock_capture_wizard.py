@@ -2,6 +2,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_amount, format_datetime
 
+from .. import utils
+
 
 class ClockCaptureWizard(models.TransientModel):
     _name = "clock.capture.wizard"
@@ -127,12 +129,4 @@ class ClockCaptureWizard(models.TransientModel):
                     ref=tx.reference,
                     message=tx.state_message or tx.state,
                 )
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": kind,
-                "message": message,
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
+        return utils.closing_notification(kind, message)

@@ -1,5 +1,7 @@
 from odoo import _, api, fields, models
 
+from .. import utils
+
 
 class ClockCardLinkWizard(models.TransientModel):
     _name = "clock.card.link.wizard"
@@ -36,12 +38,6 @@ class ClockCardLinkWizard(models.TransientModel):
     def action_send(self):
         self.ensure_one()
         self.reservation_id._clock_send_card_link()
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": "success",
-                "message": _("The card link was sent to %s.", self.email),
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
+        return utils.closing_notification(
+            "success", _("The card link was sent to %s.", self.email)
+        )

@@ -2,6 +2,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_amount
 
+from .. import utils
+
 
 class ClockChargeWizard(models.TransientModel):
     _name = "clock.charge.wizard"
@@ -146,16 +148,7 @@ class ClockChargeWizard(models.TransientModel):
                     message=tx.state_message or "",
                 ),
             )
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": kind,
-                "sticky": kind != "success",
-                "message": message,
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
+        return utils.closing_notification(kind, message)
 
     def _clock_error_message(self, tx):
         """What a failed charge means, worded by its kind: only a card error is a

@@ -2,6 +2,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_amount
 
+from .. import utils
+
 
 class ClockRefundWizard(models.TransientModel):
     _name = "clock.refund.wizard"
@@ -100,13 +102,4 @@ class ClockRefundWizard(models.TransientModel):
                     amount,
                 ),
             )
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": kind,
-                "sticky": kind != "success",
-                "message": message,
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
+        return utils.closing_notification(kind, message)
