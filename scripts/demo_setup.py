@@ -29,6 +29,7 @@ from urllib.parse import urlparse
 import stripe
 
 from odoo import Command, fields
+from odoo.exceptions import UserError
 
 from odoo.addons.clock_stripe_payment.models.payment_provider import WEBHOOK_ROUTE
 
@@ -247,6 +248,68 @@ def hold_balance(booking, token):
         raise SystemExit(f"the demo hold failed: {hold.state_message}")
 
 
+def ensure_virtual_card_booking(env, company, provider):
+    """An OTA booking paid by the OTA's virtual card, which is not active yet.
+
+    The card is put on file as the card step does, then marked as the OTA's
+    virtual card: active from the day after arrival, loaded with the stay. A
+    charge now is refused before any request to Stripe, and the Autopilot's
+    virtual-card task waits for the activation date instead of failing.
+
+    :return: text lines for the summary, measured on the booking
+    """
+    agent = env.ref("clock_pms.res_partner_globe_travel_demo")
+    Booking = env["clock.reservation"]
+    booking = Booking.search(
+        [
+            ("company_id", "=", company.id),
+            ("agent_id", "=", agent.id),
+            ("card_ids.card_type", "=", "virtual"),
+            ("card_ids.token_id.active", "=", True),
+        ],
+        order="id",
+        limit=1,
+    )
+    if not booking:
+        arrival = fields.Date.today() + timedelta(days=2)
+        booking = Booking.create(
+            {
+                "partner_id": env.ref("clock_pms.res_partner_sofia_rossi_demo").id,
+                "company_id": company.id,
+                "room_type_id": env.ref(
+                    "clock_stripe_payment.clock_room_type_superior_card_demo"
+                ).id,
+                "arrival_date": arrival,
+                "departure_date": arrival + timedelta(days=2),
+                "guest_count": 1,
+                "channel": "ota",
+                "agent_id": agent.id,
+            }
+        )
+        save_card(env, provider, booking)
+        booking.card_ids.write(
+            {
+                "card_type": "virtual",
+                "activation_date": arrival + timedelta(days=1),
+                "loaded_amount": booking._clock_get_balance(),
+            }
+        )
+    card = booking.card_ids.filtered(lambda c: c.card_type == "virtual")[:1]
+    try:
+        with env.cr.savepoint():
+            booking._clock_charge(card.token_id, booking._clock_get_balance())
+        refused = "NOT refused"
+    except UserError as error:
+        refused = f"refused: {error}"
+    return [
+        f"Virtual-card booking {booking.name} (OTA {agent.name}): card active from "
+        f"{card.activation_date}, loaded {card.loaded_amount:.2f} "
+        f"{card.loaded_currency_id.name}; a charge today is {refused}",
+        f"  back office  {ODOO_URL}/odoo/action-clock_pms.clock_reservation_action/"
+        f"{booking.id}",
+    ]
+
+
 def show_extended_hold(env, provider, booking):
     """Ask Stripe for extended and incremental holds, and renew the card booking's
     hold under them (the back office's "Renew Hold"): the new hold is placed
@@ -395,6 +458,7 @@ def main(env):
             "did not have (see their chatter)"
         )
     lines += show_extended_hold(env, provider, booking)
+    lines += ensure_virtual_card_booking(env, company, provider)
     env.cr.commit()
 
     tasks, failures = check_autopilot_previews(env, company)
