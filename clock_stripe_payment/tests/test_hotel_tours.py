@@ -109,7 +109,8 @@ class TestHotelCardTours(HotelPaymentHttpCommon):
 
     def test_card_page_of_a_link_guest_links_to_no_login_page(self):
         """A guest without an account, on a card page reached by the booking's
-        link: its breadcrumbs do not offer the "Bookings" list (a login page)."""
+        link: its breadcrumbs offer neither the "Bookings" list nor the portal's
+        home (login pages); the house leads to the website's home page."""
         booking = self._booking(policy=self.policy_tokenize)
         booking._portal_ensure_token()
         folio = booking.folio_ids
@@ -120,3 +121,9 @@ class TestHotelCardTours(HotelPaymentHttpCommon):
         self.assertIn("o_portal_submenu", page)
         self.assertIn(booking.name, page)
         self.assertNotIn('href="/my/bookings"', page)
+        self.assertNotIn('href="/my/home"', page)
+        self.assertRegex(
+            page,
+            r'<a [^>]*href="/"[^>]*aria-label="Home"'
+            r'|<a [^>]*aria-label="Home"[^>]*href="/"',
+        )
