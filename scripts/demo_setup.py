@@ -190,6 +190,23 @@ def save_card(env, provider, booking):
     return tx.token_id
 
 
+def new_booking(env, company, guest_ref, arrival_in, nights, **values):
+    """A booking of the demo's superior room for the demo guest ``guest_ref``."""
+    arrival = fields.Date.today() + timedelta(days=arrival_in)
+    return env["clock.reservation"].create(
+        {
+            "partner_id": env.ref(guest_ref).id,
+            "company_id": company.id,
+            "room_type_id": env.ref(
+                "clock_stripe_payment.clock_room_type_superior_card_demo"
+            ).id,
+            "arrival_date": arrival,
+            "departure_date": arrival + timedelta(days=nights),
+            **values,
+        }
+    )
+
+
 def ensure_card_booking(env, company, provider):
     """A booking guaranteed by card: first night paid, the rest held on the card.
 
@@ -199,8 +216,7 @@ def ensure_card_booking(env, company, provider):
     :return: (booking, what was done: "new", "repaired" or "")
     """
     policy = env.ref("clock_stripe_payment.clock_guarantee_policy_card_pay_demo")
-    Booking = env["clock.reservation"]
-    booking = Booking.search(
+    booking = env["clock.reservation"].search(
         [
             ("company_id", "=", company.id),
             ("guarantee_policy_id", "=", policy.id),
@@ -217,20 +233,15 @@ def ensure_card_booking(env, company, provider):
         if not booking.clock_hold_ids:
             hold_balance(booking, token)
         return booking, "repaired"
-    arrival = fields.Date.today() + timedelta(days=5)
-    booking = Booking.create(
-        {
-            "partner_id": env.ref("clock_pms.res_partner_maria_petrova_demo").id,
-            "company_id": company.id,
-            "room_type_id": env.ref(
-                "clock_stripe_payment.clock_room_type_superior_card_demo"
-            ).id,
-            "guarantee_policy_id": policy.id,
-            "arrival_date": arrival,
-            "departure_date": arrival + timedelta(days=3),
-            "guest_count": 2,
-            "channel": "booking_engine",
-        }
+    booking = new_booking(
+        env,
+        company,
+        "clock_pms.res_partner_maria_petrova_demo",
+        arrival_in=5,
+        nights=3,
+        guarantee_policy_id=policy.id,
+        guest_count=2,
+        channel="booking_engine",
     )
     token = save_card(env, provider, booking)  # Confirms and guarantees it.
     # The deposit, charged with the card on file (the back office's "Charge").
@@ -259,8 +270,7 @@ def ensure_virtual_card_booking(env, company, provider):
     :return: text lines for the summary, measured on the booking
     """
     agent = env.ref("clock_pms.res_partner_globe_travel_demo")
-    Booking = env["clock.reservation"]
-    booking = Booking.search(
+    booking = env["clock.reservation"].search(
         [
             ("company_id", "=", company.id),
             ("agent_id", "=", agent.id),
@@ -271,26 +281,21 @@ def ensure_virtual_card_booking(env, company, provider):
         limit=1,
     )
     if not booking:
-        arrival = fields.Date.today() + timedelta(days=2)
-        booking = Booking.create(
-            {
-                "partner_id": env.ref("clock_pms.res_partner_sofia_rossi_demo").id,
-                "company_id": company.id,
-                "room_type_id": env.ref(
-                    "clock_stripe_payment.clock_room_type_superior_card_demo"
-                ).id,
-                "arrival_date": arrival,
-                "departure_date": arrival + timedelta(days=2),
-                "guest_count": 1,
-                "channel": "ota",
-                "agent_id": agent.id,
-            }
+        booking = new_booking(
+            env,
+            company,
+            "clock_pms.res_partner_sofia_rossi_demo",
+            arrival_in=2,
+            nights=2,
+            guest_count=1,
+            channel="ota",
+            agent_id=agent.id,
         )
         save_card(env, provider, booking)
         booking.card_ids.write(
             {
                 "card_type": "virtual",
-                "activation_date": arrival + timedelta(days=1),
+                "activation_date": booking.arrival_date + timedelta(days=1),
                 "loaded_amount": booking._clock_get_balance(),
             }
         )
