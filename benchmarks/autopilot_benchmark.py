@@ -80,9 +80,12 @@ CATCH_UP_HOURS = 24 * 90
 # Methods timed inside an Autopilot run, and the phase each one belongs to. A phase
 # entered inside another one counts in the outer one.
 AUTOPILOT_PHASES = (
+    ("clock.autopilot.run", "_autopilot_claim_next", "lock"),
     ("clock.autopilot.run", "_autopilot_lock", "lock"),
+    ("clock.autopilot.run", "_autopilot_claim_booking", "lock"),
     ("clock.autopilot.task", "_autopilot_prepare", "prepare"),
-    ("clock.reservation", "_clock_create_charge_transaction", "create"),
+    ("clock.reservation", "_clock_prepare_charge_values", "create"),
+    ("payment.transaction", "create", "create"),
     ("payment.transaction", "_send_payment_request", "send"),
     ("payment.transaction", "_autopilot_post_process", "post_process"),
     ("clock.autopilot.run", "_autopilot_succeed", "actions"),
@@ -398,6 +401,7 @@ class ChargeBench:
         self.stripe_log = self.reference.stripe_log
         self.results = {side: [] for side in SIDES}
         self.meter = None  # the Autopilot run being measured
+        self.due_domains = {}  # kept over the runs, as over a cron batch
         self.trace = None  # with --sql: the statements of one more run
         self.in_phase = False
 
@@ -438,18 +442,25 @@ class ChargeBench:
         return wrapper
 
     def autopilot_charge(self, run_id, trace=None):
-        """One run processed as the cron does it: fresh cursor, real commits."""
+        """One run processed as the cron's batch does it: fresh cursor, the next
+        run claimed from the queue, real commits, the tasks' due domains kept
+        from one run to the next (``due_domains``, as over a batch)."""
         from odoo import fields
 
         meter = Meter(self.stripe_log)
         with self.registry.cursor() as cr:
-            run = self.env(cr)["clock.autopilot.run"].browse(run_id)
+            runs = self.env(cr)["clock.autopilot.run"]
+            now = fields.Datetime.now()
             self.meter = meter
             try:
                 with meter.phase("total"), trace.active() if trace else nullcontext():
-                    acted = run._autopilot_process(fields.Datetime.now())
+                    run = runs._autopilot_claim_next(now)
+                    acted = run == runs.browse(run_id) and run._autopilot_process(
+                        now, claimed=True, due_domains=self.due_domains
+                    )
             finally:
                 self.meter = None
+            run = runs.browse(run_id)
             run.invalidate_recordset()
             tx = run.transaction_id
             if not acted or run.state != "done" or tx.state != "done":
@@ -657,8 +668,9 @@ def print_report(args, planning, charges, cron, cron_count):
         "(order alternating) by a clock_stripe and a payment_stripe token charge"
     )
     print(
-        "   Autopilot = clock.autopilot.run._autopilot_process in a fresh cursor: "
-        "locks, checks, amount, card,\n"
+        "   Autopilot = one run of the cron's batch in a fresh cursor: claim the "
+        "next run, lock the booking,\n     checks (the task's due domain kept "
+        "over the batch), amount, card,\n"
         "     transaction create, commit, Stripe call, post-process (account.payment "
         "+ folio line), the run's result\n"
         "     (its log line; the task has no success action such as an e-mail), "

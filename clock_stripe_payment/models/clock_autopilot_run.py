@@ -198,22 +198,20 @@ class ClockAutopilotRun(models.Model):
         :param exclude: ids this worker already tried in its batch
         :return: the run, an empty recordset when none is left, or ``None`` when
             another worker changed a candidate since this transaction began
-            (the caller starts a new transaction and asks again)
+            (the transaction is rolled back: the caller asks again)
         """
         domain = self._autopilot_runnable_domain(now)
         if exclude:
             domain = [("id", "not in", list(exclude)), *domain]
         query = self._search(domain, order="due_at, id", limit=1)
-        try:
-            with self.env.cr.savepoint(flush=False):
-                rows = self._autopilot_execute_quietly(
-                    SQL(
-                        "%s FOR NO KEY UPDATE OF %s SKIP LOCKED",
-                        query.select(),
-                        SQL.identifier(self._table),
-                    )
-                )
-        except psycopg2.errors.SerializationFailure:
+        rows = self._autopilot_execute_or_rollback(
+            SQL(
+                "%s FOR NO KEY UPDATE OF %s SKIP LOCKED",
+                query.select(),
+                SQL.identifier(self._table),
+            )
+        )
+        if rows is None:
             return None
         return self.browse(rows[0][0] if rows else ())
 
@@ -241,6 +239,26 @@ class ClockAutopilotRun(models.Model):
         self.env.cr.execute(query, log_exceptions=False)
         return [] if self.env.cr.description is None else self.env.cr.fetchall()
 
+    @api.model
+    def _autopilot_execute_or_rollback(self, query):
+        """Execute a lock or claim ``query`` that fails when another worker got
+        there first; on such a failure, roll the transaction back.
+
+        These statements come first in their transaction, or after work that is
+        to be dropped with them (a run claimed in the same transaction): a
+        rollback loses nothing, and costs no savepoint on every booking.
+
+        :return: the rows, or ``None`` when another worker got there first
+        """
+        try:
+            return self._autopilot_execute_quietly(query)
+        except (
+            psycopg2.errors.SerializationFailure,
+            psycopg2.errors.LockNotAvailable,
+        ):
+            self._autopilot_rollback()
+            return None
+
     def _autopilot_record_crash(self, error):
         """Log on the run an unexpected error that undid its processing.
 
@@ -267,26 +285,21 @@ class ClockAutopilotRun(models.Model):
     def _autopilot_lock(self, states):
         """Lock the run's row if it is in ``states`` and no other worker holds it.
 
+        The lock is the first statement of its transaction (after a commit, or
+        at the start of a cron's): when another worker changed the row since the
+        transaction began, it is rolled back and the run left to that worker.
+
         :return: whether this worker now owns the run until its next commit
         """
         self.ensure_one()
-        self.flush_recordset()
-        try:
-            with self.env.cr.savepoint(flush=False):
-                rows = self._autopilot_execute_quietly(
-                    SQL(
-                        "SELECT id FROM clock_autopilot_run WHERE id = %s "
-                        "AND state IN %s FOR NO KEY UPDATE SKIP LOCKED",
-                        self.id,
-                        tuple(states),
-                    )
-                )
-        except (
-            psycopg2.errors.SerializationFailure,
-            psycopg2.errors.LockNotAvailable,
-        ):
-            # Another worker changed the row since this transaction began.
-            return False
+        rows = self._autopilot_execute_or_rollback(
+            SQL(
+                "SELECT id FROM clock_autopilot_run WHERE id = %s "
+                "AND state IN %s FOR NO KEY UPDATE SKIP LOCKED",
+                self.id,
+                tuple(states),
+            )
+        )
         self.invalidate_recordset()
         return bool(rows)
 
@@ -299,6 +312,9 @@ class ClockAutopilotRun(models.Model):
         the booking's row, so a concurrent worker claiming the same booking waits
         for it or fails to serialize; either way only one proceeds.
 
+        When another worker got there first, the transaction (the run's lock
+        with it) is rolled back: the run is left for a later pass.
+
         :return: whether the booking is this run's until its next commit
         """
         self.ensure_one()
@@ -306,20 +322,15 @@ class ClockAutopilotRun(models.Model):
         busy = booking.autopilot_busy_run_id
         if busy and busy != self and busy.state in IN_FLIGHT:
             return False
-        try:
-            with self.env.cr.savepoint(flush=False):
-                self._autopilot_execute_quietly(
-                    SQL(
-                        "UPDATE clock_reservation SET autopilot_busy_run_id = %s "
-                        "WHERE id = %s",
-                        self.id,
-                        booking.id,
-                    )
-                )
-        except (
-            psycopg2.errors.SerializationFailure,
-            psycopg2.errors.LockNotAvailable,
-        ):
+        claimed = self._autopilot_execute_or_rollback(
+            SQL(
+                "UPDATE clock_reservation SET autopilot_busy_run_id = %s "
+                "WHERE id = %s",
+                self.id,
+                booking.id,
+            )
+        )
+        if claimed is None:
             return False
         booking.invalidate_recordset(["autopilot_busy_run_id"])
         return True
@@ -328,7 +339,7 @@ class ClockAutopilotRun(models.Model):
     # Processing
     # ------------------------------------------------------------------
 
-    def _autopilot_process(self, now):
+    def _autopilot_process(self, now, claimed=False, due_domains=None):
         """Act on one planned (or due-for-retry) run.
 
         Transaction 1: lock the run, check the booking is still due, compute the
@@ -339,10 +350,14 @@ class ClockAutopilotRun(models.Model):
         ``running`` run with a known transaction reference, which
         :meth:`_autopilot_reconcile` resolves with the provider.
 
+        :param claimed: the run was locked in this transaction by
+            :meth:`_autopilot_claim_next`
+        :param due_domains: the still-due domains of the tasks, by task id, kept
+            over a batch (see :meth:`_autopilot_still_due`)
         :return: whether the run was acted upon by this worker
         """
         self.ensure_one()
-        if not self._autopilot_lock(("planned", "retry")):
+        if not claimed and not self._autopilot_lock(("planned", "retry")):
             return False
         run = self.with_company(self.company_id)
         if run.state == "retry" and run.next_retry_at and run.next_retry_at > now:
@@ -358,7 +373,7 @@ class ClockAutopilotRun(models.Model):
                 run._autopilot_send(now)
                 run._autopilot_commit()
             return True
-        if not run._autopilot_still_due(now):
+        if not run._autopilot_still_due(now, due_domains):
             run._autopilot_commit()
             return True
         values = task._autopilot_prepare(booking)
@@ -393,16 +408,18 @@ class ClockAutopilotRun(models.Model):
             run._autopilot_release(now)
         else:
             try:
-                with self.env.cr.savepoint():
-                    tx = booking._clock_create_charge_transaction(
-                        values["token"], values["amount"], hold=run.operation == "hold"
-                    )
+                tx_values = booking._clock_prepare_charge_values(
+                    values["token"], values["amount"], hold=run.operation == "hold"
+                )
             except (UserError, ValidationError) as error:
                 # E.g. the provider was disabled, the amount is below Stripe's
-                # minimum: nothing was sent.
+                # minimum: nothing was written nor sent.
                 run._autopilot_fail(autopilot.FAILURE_ERROR, str(error), now)
                 run._autopilot_commit()
                 return True
+            # Checked: a failure to create it is unexpected, and the batch rolls
+            # the booking's work back.
+            tx = self.env["payment.transaction"].sudo().create(tx_values)
             run.write(
                 {
                     "state": "running",
@@ -419,18 +436,23 @@ class ClockAutopilotRun(models.Model):
         run._autopilot_commit()
         return True
 
-    def _autopilot_still_due(self, now):
+    def _autopilot_still_due(self, now, due_domains=None):
         """Whether the run's booking still matches its task; a run that no longer
         does is forgotten (planned) or skipped (a retry).
+
+        :param due_domains: a dict kept over a batch of runs at the same ``now``,
+            where each task's domain is built once (its filters are read once, as
+            for the planning of the pass) rather than once per booking
         """
         self.ensure_one()
         booking = self.reservation_id
-        if booking.search_count(
-            [
-                ("id", "=", booking.id),
-                *self.task_id._autopilot_due_domain(now, new_only=False),
-            ]
-        ):
+        due_domains = {} if due_domains is None else due_domains
+        task_id = self.task_id.id
+        if task_id not in due_domains:
+            due_domains[task_id] = self.task_id._autopilot_due_domain(
+                now, new_only=False
+            )
+        if booking.search_count([("id", "=", booking.id), *due_domains[task_id]]):
             return True
         if self.state == "planned":
             # Moved or changed since the planning: forget it, so that the task acts

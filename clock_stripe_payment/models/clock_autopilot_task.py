@@ -982,20 +982,20 @@ class ClockAutopilotTask(models.Model):
         runs = self.env["clock.autopilot.run"]
         done = 0
         tried = []
+        due_domains = {}
         full = True
         for _attempt in range(batch_size):
             run = runs._autopilot_claim_next(now, tried)
             if run is None:
                 # Another worker changed a candidate since this transaction
-                # began: start a new one.
-                runs._autopilot_rollback()
+                # began: ask again in a new one.
                 continue
             if not run:
                 full = False
                 break
             tried.append(run.id)
             try:
-                if run._autopilot_process(now):
+                if run._autopilot_process(now, claimed=True, due_domains=due_domains):
                     done += 1
             except Exception as error:
                 # Unexpected (a bug, the database): keep what was committed, log,

@@ -1104,8 +1104,10 @@ class ClockReservation(models.Model):
             body = message
         if not body:
             return
-        for booking in bookings.sudo():
-            booking.message_post(body=body, author_id=author.id)
+        # A log, not a post: no one is notified of it, so nothing is computed for
+        # notifications (followers, thread parent).
+        for booking in bookings:
+            booking._message_log(body=body, author_id=author.id)
 
     @api.model
     def _clock_transaction_message(self, tx):
