@@ -235,9 +235,14 @@ def activate_only(registry, task_id):
         cr.execute("UPDATE clock_autopilot_task SET active = (id = %s)", [task_id])
 
 
-def check_round(registry, task_id, args):
+def check_round(registry, task_id, args, started):
     """Problems found: each (task, booking) must have one done run, one
-    transaction and one PaymentIntent at the double."""
+    transaction and one PaymentIntent at the double.
+
+    :param started: when the round began (Unix time): only PaymentIntents created
+        since then count, since a double kept from an earlier run holds those of
+        other databases, whose references may be the same
+    """
     from odoo import SUPERUSER_ID, api
 
     with registry.cursor() as cr:
@@ -260,7 +265,9 @@ def check_round(registry, task_id, args):
     client = stripe.StripeClient(
         "sk_test_benchmark", base_addresses={"api": args.localstripe}
     )
-    listing = client.v1.payment_intents.list(params={"limit": 100})
+    listing = client.v1.payment_intents.list(
+        params={"limit": 100, "created": {"gte": int(started)}}
+    )
     intents = Counter(
         pi.to_dict()["metadata"].get("odoo_reference")
         for pi in listing.auto_paging_iter()
@@ -287,9 +294,10 @@ def main():
         for count, task_id in zip(args.workers, task_ids, strict=True):
             activate_only(registry, task_id)
             proxy.arrivals.clear()
+            started = time.time()
             seconds, exits = run_workers(registry, count, args.batch)
             arrivals = sorted(proxy.arrivals)
-            problems = check_round(registry, task_id, args)
+            problems = check_round(registry, task_id, args, started)
             if any(exits):
                 problems.append(f"worker exit codes {exits}")
             failed = failed or bool(problems)
