@@ -244,9 +244,9 @@ class ClockAutopilotRun(models.Model):
         """Execute a lock or claim ``query`` that fails when another worker got
         there first; on such a failure, roll the transaction back.
 
-        These statements come first in their transaction, or after work that is
-        to be dropped with them (a run claimed in the same transaction): a
-        rollback loses nothing, and costs no savepoint on every booking.
+        These statements come after a commit, reads, or work that is to be
+        dropped with them (a run claimed in the same transaction): a rollback
+        loses nothing, and spares a savepoint on every booking.
 
         :return: the rows, or ``None`` when another worker got there first
         """
@@ -285,9 +285,9 @@ class ClockAutopilotRun(models.Model):
     def _autopilot_lock(self, states):
         """Lock the run's row if it is in ``states`` and no other worker holds it.
 
-        The lock is the first statement of its transaction (after a commit, or
-        at the start of a cron's): when another worker changed the row since the
-        transaction began, it is rolled back and the run left to that worker.
+        Callers lock right after a commit, or after reads only: when another
+        worker changed the row since the transaction began, the transaction is
+        rolled back (nothing is lost) and the run left to that worker.
 
         :return: whether this worker now owns the run until its next commit
         """
