@@ -106,25 +106,8 @@ class TestAutopilotConcurrency(CommittedWorldMixin, TransactionCase):
                     for booking in bookings
                 ]
             )
-            task = env["clock.autopilot.task"].create(
-                {
-                    "name": "Concurrency: charge the balance",
-                    "company_id": company.id,
-                    "mode": "before_arrival",
-                    "offset_hours": 168,
-                    "operation": "charge",
-                    "amount_basis": "balance",
-                    "include_agent_ids": [Command.set(agent.ids)],
-                    "failure_template_id": False,
-                    # The booking's trigger passed days ago: catch up on it.
-                    "catch_up_hours": CATCH_UP_ALL,
-                }
-            )
-            # Activated directly: the company's card provider is the demo one,
-            # which this test leaves alone.
-            cr.execute(
-                "UPDATE clock_autopilot_task SET active = true WHERE id = %s",
-                [task.id],
+            task = self._create_charge_task(
+                env, "Concurrency: charge the balance", agent
             )
             return {
                 "provider": provider.id,
@@ -133,7 +116,32 @@ class TestAutopilotConcurrency(CommittedWorldMixin, TransactionCase):
                 "bookings": bookings.ids,
                 "token": token.id,
                 "task": task.id,
+                "other_tasks": [],
             }
+
+    @staticmethod
+    def _create_charge_task(env, name, agent):
+        """An active "charge the balance" task on the bookings of ``agent``."""
+        task = env["clock.autopilot.task"].create(
+            {
+                "name": name,
+                "company_id": env.ref("base.main_company").id,
+                "mode": "before_arrival",
+                "offset_hours": 168,
+                "operation": "charge",
+                "amount_basis": "balance",
+                "include_agent_ids": [Command.set(agent.ids)],
+                "failure_template_id": False,
+                # The booking's trigger passed days ago: catch up on it.
+                "catch_up_hours": CATCH_UP_ALL,
+            }
+        )
+        # Activated directly: the company's card provider is the demo one,
+        # which this test leaves alone.
+        env.cr.execute(
+            "UPDATE clock_autopilot_task SET active = true WHERE id = %s", [task.id]
+        )
+        return task
 
     def _delete_committed_world(self):
         with self.registry.cursor() as cr:
@@ -143,9 +151,9 @@ class TestAutopilotConcurrency(CommittedWorldMixin, TransactionCase):
             txs = env["payment.transaction"].search(
                 [("clock_reservation_ids", "in", bookings.ids)]
             )
-            env["clock.autopilot.task"].browse(ids["task"]).with_context(
-                active_test=False
-            ).unlink()
+            env["clock.autopilot.task"].browse(
+                [ids["task"], *ids["other_tasks"]]
+            ).with_context(active_test=False).unlink()
             # The wake-ups of the charging workers the cron left behind.
             env["ir.cron.trigger"].search(
                 [
@@ -268,3 +276,99 @@ class TestAutopilotConcurrency(CommittedWorldMixin, TransactionCase):
         self.assertEqual(len(senders), self.BOOKINGS)
         # Side by side: while one waited for Stripe, others charged.
         self.assertGreater(len(set(senders)), 1, senders)
+
+    def test_two_tasks_on_the_same_bookings_charge_each_booking_once(self):
+        """Two tasks charge the balance of the same bookings, four workers at once:
+        a worker that finds a booking claimed by another's run leaves its own run
+        for later, and each booking is charged once; the later run finds nothing
+        to charge."""
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            agent = env["res.partner"].browse(self.ids["partners"][0])
+            other = self._create_charge_task(env, "Concurrency: charge again", agent)
+            self.ids["other_tasks"].append(other.id)
+        entry_points = ["_cron_run_autopilot"] + ["_cron_autopilot_charge"] * 3
+        senders = self._run_workers(entry_points)
+        self._run_workers(entry_points)  # The runs left for later.
+        self.assertEqual(len(senders), self.BOOKINGS)
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            for booking_id in self.ids["bookings"]:
+                runs = env["clock.autopilot.run"].search(
+                    [("reservation_id", "=", booking_id)]
+                )
+                self.assertEqual(
+                    sorted(runs.mapped("state")),
+                    ["done", "skipped"],
+                    runs.mapped("message"),
+                )
+                done = runs.filtered(lambda run: run.state == "done")
+                txs = env["payment.transaction"].search(
+                    [("clock_reservation_ids", "in", booking_id)]
+                )
+                self.assertEqual(txs, done.transaction_id)
+                self.assertEqual((txs.state, txs.amount), ("done", 150.0))
+                self.assertEqual(len(self._intents_for(txs.reference)), 1)
+
+    def test_booking_claimed_meanwhile_leaves_the_run_for_later(self):
+        """Two workers, each with a run of its own on one booking: the one whose
+        snapshot predates the other's claim cannot claim the booking too; its
+        transaction is rolled back and its run stays planned, untouched."""
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            agent = env["res.partner"].browse(self.ids["partners"][0])
+            other = self._create_charge_task(env, "Concurrency: charge again", agent)
+            self.ids["other_tasks"].append(other.id)
+            tasks = env["clock.autopilot.task"].browse([self.ids["task"], other.id])
+            tasks._autopilot_plan(fields.Datetime.now())
+            booking_id = self.ids["bookings"][0]
+            run_a, run_b = (
+                env["clock.autopilot.run"].search(
+                    [("task_id", "=", task.id), ("reservation_id", "=", booking_id)]
+                )
+                for task in tasks
+            )
+        b_began, a_claimed = threading.Event(), threading.Event()
+        results, errors = {}, []
+
+        def worker_a():
+            try:
+                with self.registry.cursor() as cr:
+                    run = self._env(cr)["clock.autopilot.run"].browse(run_a.id)
+                    b_began.wait(timeout=30)
+                    results["a_locked"] = run._autopilot_lock(("planned",))
+                    results["a_claimed"] = run._autopilot_claim_booking()
+                    a_claimed.set()
+                    time.sleep(0.5)  # Worker b now waits for this row.
+            except Exception as error:  # noqa: BLE001 - reported by the test
+                errors.append(error)
+                a_claimed.set()
+
+        def worker_b():
+            try:
+                with self.registry.cursor() as cr:
+                    run = self._env(cr)["clock.autopilot.run"].browse(run_b.id)
+                    # Its snapshot is taken now, before worker a's claim.
+                    results["b_locked"] = run._autopilot_lock(("planned",))
+                    b_began.set()
+                    a_claimed.wait(timeout=30)
+                    results["b_claimed"] = run._autopilot_claim_booking()
+            except Exception as error:  # noqa: BLE001 - reported by the test
+                errors.append(error)
+
+        threads = [threading.Thread(target=worker_a), threading.Thread(target=worker_b)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        self.assertFalse(errors)
+        self.assertEqual(
+            results,
+            {"a_locked": True, "a_claimed": True, "b_locked": True, "b_claimed": False},
+        )
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            booking = env["clock.reservation"].browse(booking_id)
+            self.assertEqual(booking.autopilot_busy_run_id.id, run_a.id)
+            run = env["clock.autopilot.run"].browse(run_b.id)
+            self.assertEqual((run.state, run.transaction_id.id), ("planned", False))
