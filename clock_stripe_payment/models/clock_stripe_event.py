@@ -14,6 +14,8 @@ _logger = logging.getLogger(__name__)
 
 # Processed events are kept this long; Stripe retries an event for 3 days.
 EVENT_RETENTION_DAYS = 30
+# An event row's message as first written, in a few words.
+MESSAGE_SIZE = 250
 # Errors after which Stripe should send the event again: Stripe unreachable, or
 # our key refused (rotated or revoked: fixed by an administrator meanwhile).
 TRANSIENT_ERROR_KINDS = ("connection", "rate_limit", "api", "invalid_key", "permission")
@@ -137,12 +139,12 @@ class ClockStripeEvent(models.Model):
         :return: ``processed`` or ``ignored``
         """
         self.ensure_one()
-        recorded = (outcome, message or None) if inserted else None
+        recorded = (outcome, _short(message)) if inserted else None
         if tx:
             outcome, message = tx._clock_stripe_apply_event(event)
             # Errors of the deferred writes are errors of the event too.
             self.env.flush_all()
-        if recorded != (outcome, message or None) or len(message or "") > 250:
+        if recorded != (outcome, message or None):
             self._clock_stripe_record_outcome(tx, outcome, message)
         _logger.info(
             "Stripe event %s (%s): %s %s",
@@ -228,7 +230,7 @@ class ClockStripeEvent(models.Model):
                 )
         except UserError as error:
             _logger.warning("Stripe event %s not replayed: %s", self.event_ref, error)
-            self.message = str(error)[:250]
+            self.message = _short(str(error))
             outcome = "error"
         self.replay_count += 1
         _logger.info(
@@ -283,7 +285,7 @@ class ClockStripeEvent(models.Model):
                 provider.id,
                 tx.id if tx else None,
                 state,
-                (message or "")[:250] or None,
+                _short(message),
                 json.dumps(event, indent=2, sort_keys=True),
                 self.env.uid,
                 self.env.uid,
@@ -296,3 +298,8 @@ class ClockStripeEvent(models.Model):
     def _gc_old_events(self):
         limit = fields.Datetime.now() - timedelta(days=EVENT_RETENTION_DAYS)
         self.sudo().search([("create_date", "<", limit)]).unlink()
+
+
+def _short(message):
+    """``message`` cut to :data:`MESSAGE_SIZE` characters; None when empty."""
+    return (message or "")[:MESSAGE_SIZE] or None
