@@ -385,9 +385,7 @@ class ClockAutopilotRun(models.Model):
                 "message": values["message"],
             }
         )
-        card = values["token"] and booking.card_ids.filtered(
-            lambda c: c.token_id == values["token"]
-        )
+        card = values["token"] and booking._clock_card_of(values["token"])
         active_from = card and card._clock_get_active_from()
         cap_problem = run._autopilot_cap_problem(values, now)
         if cap_problem:

@@ -471,7 +471,7 @@ class ClockReservation(models.Model):
                     booking=booking.name,
                 )
             )
-        card = booking.card_ids.filtered(lambda card: card.token_id == token)
+        card = booking._clock_card_of(token)
         card._clock_check_charge(amount, currency)
         provider = token.provider_id
         if provider.company_id != booking.company_id:
@@ -1228,12 +1228,17 @@ class ClockReservation(models.Model):
                 )
             )
 
+    def _clock_card_of(self, token):
+        """The booking's card on file for ``token`` (empty when none)."""
+        self.ensure_one()
+        return self.card_ids.filtered(lambda card: card.token_id == token)
+
     def _clock_link_card(self, token, tx=None, card_type="guest"):
         """Put ``token`` on file for the booking (once)."""
         self.ensure_one()
         cards = self.sudo().card_ids
         if token in cards.token_id:
-            return cards.filtered(lambda card: card.token_id == token)
+            return self.sudo()._clock_card_of(token)
         card = (
             self.env["clock.reservation.card"]
             .sudo()
@@ -1264,8 +1269,8 @@ class ClockReservation(models.Model):
         virtual card is a guest card), and the old card is archived unless a hold
         or another booking still needs it."""
         for booking in self.sudo():
-            old_card = booking.card_ids.filtered(lambda c, t=old_token: c.token_id == t)
-            new_card = booking.card_ids.filtered(lambda c, t=new_token: c.token_id == t)
+            old_card = booking._clock_card_of(old_token)
+            new_card = booking._clock_card_of(new_token)
             if not old_card or not new_card or old_card == new_card:
                 continue
             new_card.sequence = old_card.sequence
