@@ -7,6 +7,7 @@ resource classes do the actual work.
 
 import time
 
+from localstripe.errors import UserError
 from localstripe.resources import (
     Charge,
     PaymentIntent,
@@ -49,7 +50,13 @@ SETUP_INTENT_ECHOED = (
     "payment_method_options",
 )
 SETUP_INTENT_IGNORED = ("return_url", "use_stripe_sdk")
+SETUP_INTENT_OPEN = (
+    "requires_payment_method",
+    "requires_confirmation",
+    "requires_action",
+)
 CANCELLATION_REASONS = ("abandoned", "duplicate", "fraudulent", "requested_by_customer")
+SETUP_CANCELLATION_REASONS = ("abandoned", "duplicate", "requested_by_customer")
 REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 
 
@@ -79,11 +86,12 @@ def _take_endive_parameters(params, echoed, ignored):
 
 
 def _unexpected_state(intent, action, allowed):
+    kind = "SetupIntent" if intent.object == "setup_intent" else "PaymentIntent"
     return StripeError(
-        f"This PaymentIntent could not be {action} because it has a status of "
-        f"{intent.status}. Only a PaymentIntent with one of the following statuses "
+        f"This {kind} could not be {action} because it has a status of "
+        f"{intent.status}. Only a {kind} with one of the following statuses "
         f"may be {action}: {', '.join(allowed)}.",
-        code="payment_intent_unexpected_state",
+        code=f"{intent.object}_unexpected_state",
     )
 
 
@@ -253,6 +261,47 @@ def update_setup_intent(request, params):
     return intent._export(expand=expand)
 
 
+def confirm_setup_intent(request, params):
+    """Confirm an open SetupIntent only. A declined card leaves it in
+    ``requires_payment_method`` with ``last_setup_error``, ready for another card,
+    as on Stripe (localstripe: ``canceled``, and any status may be confirmed)."""
+    expand = params.pop("expand", None)
+    params.pop("return_url", None)
+    intent = _retrieve(SetupIntent, request.match_info["id"])
+    if intent.status not in SETUP_INTENT_OPEN:
+        raise _unexpected_state(intent, "confirmed", SETUP_INTENT_OPEN)
+    try:
+        SetupIntent._api_confirm(intent.id, **params)
+    except UserError as error:
+        if error.code != 402:
+            raise
+        ledger.remember(
+            intent,
+            {"last_setup_error": {**error.body["error"], "type": "card_error"}},
+        )
+        intent.status = "requires_payment_method"
+        intent.payment_method = None
+        raise
+    ledger.remember(intent, {"last_setup_error": None})
+    return intent._export(expand=expand)
+
+
+def cancel_setup_intent(request, params):
+    """Cancel an open SetupIntent only (localstripe: any status)."""
+    expand = params.pop("expand", None)
+    reason = one_of(
+        params.pop("cancellation_reason", None),
+        SETUP_CANCELLATION_REASONS,
+        "cancellation_reason",
+    )
+    intent = _retrieve(SetupIntent, request.match_info["id"])
+    if intent.status not in SETUP_INTENT_OPEN:
+        raise _unexpected_state(intent, "canceled", SETUP_INTENT_OPEN)
+    SetupIntent._api_cancel(intent.id, **params)
+    ledger.remember(intent, {"cancellation_reason": reason})
+    return intent._export(expand=expand)
+
+
 # === CHARGES AND REFUNDS === #
 
 
@@ -354,6 +403,8 @@ ROUTES = (
     ),
     ("POST", "/v1/setup_intents", create_setup_intent),
     ("POST", "/v1/setup_intents/{id}", update_setup_intent),
+    ("POST", "/v1/setup_intents/{id}/confirm", confirm_setup_intent),
+    ("POST", "/v1/setup_intents/{id}/cancel", cancel_setup_intent),
     ("GET", "/v1/charges", list_charges),
     ("POST", "/v1/refunds", create_refund),
     ("GET", "/v1/refunds", list_refunds),
