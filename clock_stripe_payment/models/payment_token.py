@@ -2,7 +2,8 @@
 
 import logging
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
 from .. import const
 from ..stripe_api import ClockStripeError
@@ -99,16 +100,58 @@ class PaymentToken(models.Model):
             self, exclude=exclude
         )
 
+    def write(self, vals):
+        """Override of `payment`: a guest cannot remove a card the hotel needs
+        (see :meth:`_clock_check_guest_may_archive`)."""
+        if vals.get("active") is False and not self.env.user._is_internal():
+            for token in self:
+                token._clock_check_guest_may_archive()
+        return super().write(vals)
+
+    def _clock_check_guest_may_archive(self):
+        """Refuse a guest the removal of a card that guarantees an open booking
+        or carries a hold: the booking would still say "guaranteed" with no card
+        to charge. Odoo's ``/payment/archive_token`` archives in sudo as the
+        signed-in guest, so the caller is the guest whatever the environment.
+
+        :raise UserError: the card is still needed, naming the booking
+        """
+        self.ensure_one()
+        if not self.sudo()._clock_is_needed():
+            return
+        bookings = self.sudo().clock_reservation_card_ids.reservation_id
+        raise UserError(
+            _(
+                "This card is kept for your booking %(booking)s: it cannot be removed "
+                "now. To use another card, replace it from the booking's page, or "
+                "contact the hotel.",
+                booking=", ".join(bookings.mapped("name")) or _("at the hotel"),
+            )
+        )
+
     def get_linked_records_info(self):
-        """Override of `payment`: list the bookings the card is on file for."""
+        """Override of `payment`: the caller's own bookings the card is on file for.
+
+        Public over RPC: the token must be the caller's to read (its owner, or
+        hotel payments staff), only the caller's own bookings are listed, and by
+        their portal address, which opens for the signed-in guest without any
+        access token. A guest asking to remove a card the hotel still needs is
+        told why at once (see :meth:`_clock_check_guest_may_archive`).
+        """
         res = super().get_linked_records_info()
+        self.check_access("read")
+        if not self.env.user._is_internal():
+            self._clock_check_guest_may_archive()
+        partner = self.env.user.partner_id
         for booking in self.sudo().clock_reservation_card_ids.reservation_id:
+            if booking.partner_id != partner:
+                continue
             res.append(
                 {
                     "description": self.env._("Booking"),
                     "id": booking.id,
                     "name": booking.name,
-                    "url": booking.get_portal_url(),
+                    "url": booking.access_url,
                 }
             )
         return res

@@ -1,6 +1,7 @@
 """Hotel fixtures of the card payment tests: a hotel with card policies, guests,
 bookings and users of each level, on top of the localstripe base (common.py)."""
 
+import json
 from datetime import timedelta
 
 from odoo import Command, fields
@@ -184,6 +185,18 @@ class HotelPaymentHttpCommon(HotelPaymentMixin, ClockStripeHttpCommon):
         }
         params.update(overrides)
         return params
+
+    def _rpc_error(self, route, params):
+        """The JSON-RPC error answer of ``route`` (as the browser gets it)."""
+        response = self.url_open(
+            route,
+            data=json.dumps(
+                {"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}
+            ),
+            headers={"Content-Type": "application/json"},
+        )
+        self.assertEqual(response.status_code, 200)
+        return response.json().get("error")
 
     def _create_tx(self, route, booking, **overrides):
         """Call a card page's transaction route, return the new transaction."""
