@@ -1,11 +1,17 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 #: What a payment line posted from a card transaction keeps as the transaction says.
 CARD_LINE_PROTECTED_FIELDS = {
     "amount",
     "kind",
     "folio_id",
+    "payment_transaction_id",
+    "account_payment_id",
+    "clock_reversed_line_id",
+}
+#: What links a line to a card transaction: set by the posting code alone.
+CARD_LINE_LINK_FIELDS = {
     "payment_transaction_id",
     "account_payment_id",
     "clock_reversed_line_id",
@@ -49,6 +55,25 @@ class ClockFolioLine(models.Model):
         ),
     ]
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        """Card payment lines are made by the posting of their transaction (in
+        sudo) only: a line made by hand for a transaction would take the place
+        of its real posting (one line per transaction) with any amount."""
+        self._clock_check_card_link(vals_list)
+        return super().create(vals_list)
+
+    def _clock_check_card_link(self, vals_list):
+        """:raise AccessError: values that link a line to a card transaction,
+        outside the posting code."""
+        if not self.env.su and any(CARD_LINE_LINK_FIELDS & set(v) for v in vals_list):
+            raise AccessError(
+                _(
+                    "A card payment is posted to the folio by the card transaction "
+                    "itself: it cannot be entered by hand."
+                )
+            )
+
     def _clock_is_card_line(self):
         """Posted from a card transaction (or reversing one): kept as posted."""
         self.ensure_one()
@@ -65,6 +90,7 @@ class ClockFolioLine(models.Model):
             )
 
     def write(self, vals):
+        self._clock_check_card_link([vals])
         if (
             not self.env.su
             and CARD_LINE_PROTECTED_FIELDS & set(vals)

@@ -170,3 +170,42 @@ class TestStaffRights(HotelPaymentCommon):
             self.hotel.clock_stripe_card_provider_id = self.other_provider
         self.assertIn("Other Hotel", str(refused.exception))
         self.assertEqual(self.hotel.clock_stripe_card_provider_id, self.provider)
+
+    def test_a_card_payment_line_cannot_be_entered_by_hand(self):
+        """A line made over RPC for a transaction not posted yet would take the
+        place of its real posting, with any amount."""
+        booking = self._booking()
+        token = self._card_on_file(booking)
+        folio = booking.folio_ids
+        tx = booking._clock_create_charge_transaction(token, 50.0)
+        Line = self.env["clock.folio.line"]
+        for user in (self.desk_user, self.payments_manager):
+            for field_name, value in (
+                ("payment_transaction_id", tx.id),
+                ("clock_reversed_line_id", folio.line_ids[:1].id),
+            ):
+                with self.subTest(user=user.login, field=field_name):
+                    values = {
+                        "folio_id": folio.id,
+                        "name": "Forged",
+                        "kind": "payment",
+                        "amount": 9999.0,
+                        field_name: value,
+                    }
+                    with self.assertRaises(AccessError) as refusal:
+                        Line.with_user(user).create(values)
+                    self.assertIn("cannot be entered by hand", str(refusal.exception))
+                    plain = Line.with_user(user).create(
+                        {
+                            "folio_id": folio.id,
+                            "name": "Cash",
+                            "kind": "payment",
+                            "amount": 1.0,
+                        }
+                    )
+                    with self.assertRaises(AccessError):
+                        plain.write({field_name: value})
+        tx._send_payment_request()
+        tx._clock_post_process_now()
+        line = tx.clock_folio_line_ids
+        self.assertEqual((line.amount, line.folio_id), (50.0, folio))
