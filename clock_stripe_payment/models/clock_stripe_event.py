@@ -73,7 +73,10 @@ class ClockStripeEvent(models.Model):
     )
     message = fields.Char(readonly=True)
     payload = fields.Text(
-        readonly=True, help="The event as Stripe sent it (replayed from here)."
+        readonly=True,
+        # Client secrets, e-mails and billing addresses: administrators only.
+        groups="base.group_system",
+        help="The event as Stripe sent it (replayed from here).",
     )
     duplicate_count = fields.Integer(
         string="Duplicates",
@@ -180,6 +183,8 @@ class ClockStripeEvent(models.Model):
             raise AccessError(
                 _("Only payment managers and administrators can replay events.")
             )
+        # Only events the caller may read (their own hotels' providers).
+        self.check_access("read")
         outcomes = {}
         for record in self.sudo():
             outcomes[record.event_ref] = record._clock_stripe_replay()

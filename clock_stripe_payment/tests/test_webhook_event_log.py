@@ -7,9 +7,9 @@ import time
 from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import fields
+from odoo import Command, fields
 from odoo.exceptions import AccessError
-from odoo.tests import Form, tagged
+from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .. import const
@@ -147,6 +147,32 @@ class TestWebhookEventLog(HotelPaymentHttpCommon):
         )
         self.assertIn(menu.id, visible)
         self.assertEqual(tx.state, "draft")
+
+    def test_event_payloads_are_for_administrators_only(self):
+        """A payload carries client secrets, e-mails and billing addresses."""
+        _tx, record = self._errored_event()
+        with self.assertRaises(AccessError):
+            record.with_user(self.payments_manager).read(["payload"])
+        self.assertEqual(
+            record.with_user(self.payments_manager).read(["state"])[0]["state"],
+            "error",
+        )
+        self.assertTrue(record.with_user(self.env.ref("base.user_admin")).payload)
+
+    def test_another_hotels_event_cannot_be_replayed(self):
+        _tx, record = self._errored_event()
+        elsewhere = self.env["res.company"].create({"name": "Elsewhere Hotel"})
+        other_manager = new_test_user(
+            self.env,
+            login="elsewhere_manager",
+            groups="clock_pms.group_hotel_manager,"
+            "clock_stripe_payment.group_hotel_payments",
+            company_id=elsewhere.id,
+            company_ids=[Command.set(elsewhere.ids)],
+        )
+        with self.assertRaises(AccessError):
+            record.with_user(other_manager).action_replay()
+        self.assertEqual((record.state, record.replay_count), ("error", 0))
 
     # === Warning on the provider form === #
 
