@@ -69,13 +69,22 @@ def odoo_options(args):
     return options
 
 
+#: Odoo's command line, prefork mode included (see scripts/odoo_cli.py).
+ODOO_CLI = [
+    sys.executable,
+    os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        "scripts",
+        "odoo_cli.py",
+    ),
+]
+
+
 def create_database(args, modules):
     """Install ``modules`` in a new database with Odoo's CLI."""
     print(f"Creating database {args.db} ({', '.join(modules)}, without demo data)...")
     command = [
-        sys.executable,
-        "-c",
-        'import sys; sys.argv[0] = "odoo"; import odoo.cli; sys.exit(odoo.cli.main())',
+        *ODOO_CLI,
         f"--database={args.db}",
         f"--init={','.join(modules)}",
         "--without-demo=all",

@@ -264,9 +264,7 @@ def start_odoo(args):
     port = free_port()
     logfile = f"/tmp/{args.db}-server.log"
     command = [
-        sys.executable,
-        "-c",
-        'import sys; sys.argv[0] = "odoo"; import odoo.cli; sys.exit(odoo.cli.main())',
+        *_common.ODOO_CLI,
         f"--database={args.db}",
         f"--db-filter=^{args.db}$",
         f"--workers={args.workers}",

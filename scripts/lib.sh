@@ -63,21 +63,16 @@ ensure_odoo() {
     fi
     "$PY" -c 'import sys; sys.exit(not ((3, 10) <= sys.version_info[:2] <= (3, 12)))' \
         || warn "Odoo 18.0 supports Python 3.10 to 3.12; '$PY' is $("$PY" -V 2>&1)."
-    # The command line that runs Odoo's CLI (what odoo-bin does) with any importable Odoo 18.
+    # The command line that runs Odoo's CLI (what odoo-bin does) with any importable Odoo 18,
+    # prefork mode (--workers) included (scripts/odoo_cli.py).
     # Usage: "${ODOO_CMD[@]}" [odoo options...]
     # shellcheck disable=SC2034  # used by the scripts that source this file
-    ODOO_CMD=(env TZ=UTC "$PY" -c 'import sys; sys.argv[0] = "odoo"; import odoo.cli; sys.exit(odoo.cli.main())')
+    ODOO_CMD=(env TZ=UTC "$PY" "$CLOCK_ROOT/scripts/odoo_cli.py")
     # The same, with the Stripe contract check (stripe_double/contract.py) on every request the
     # process hands to the stripe SDK; the JSON report is written to REPORT at exit.
     # Usage: "${ODOO_CONTRACT_CMD[@]}" REPORT [odoo options...]
     # shellcheck disable=SC2034
-    ODOO_CONTRACT_CMD=(env TZ=UTC PYTHONPATH="$CLOCK_ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PY" -c '
-import sys
-from stripe_double import contract
-contract.install(sys.argv.pop(1))
-sys.argv[0] = "odoo"
-import odoo.cli
-sys.exit(odoo.cli.main())')
+    ODOO_CONTRACT_CMD=("${ODOO_CMD[@]}" --stripe-contract-report)
 }
 
 # --addons-path value: Odoo's own addons folders (a pip/tarball install keeps them in

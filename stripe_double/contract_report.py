@@ -1,5 +1,7 @@
 """Print the Stripe contract report of a test run; exit 1 on a violation or no report.
 
+A report without any request (the chosen tests sent none to Stripe) is no failure.
+
 Usage: python3 stripe_double/contract_report.py REPORT.json
 """
 
@@ -23,9 +25,11 @@ def main(path):
     width = max((len(operation) for operation in checked), default=0)
     for operation, count in checked.items():
         print(f"  {operation:<{width}}  {count:>6}")
+    if not checked:
+        print("  (the tests that ran sent no request to Stripe)")
     for violation in violations:
         print(f"VIOLATION {violation['operation']}: {violation['problem']}")
-    return 1 if violations or not checked else 0
+    return 1 if violations else 0
 
 
 if __name__ == "__main__":
