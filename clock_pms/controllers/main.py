@@ -18,6 +18,8 @@ from odoo import _, fields, http, tools
 from odoo.exceptions import UserError, ValidationError
 from odoo.http import request
 
+from ..budget_keys import address_key, email_key
+
 # Ids above this are not PostgreSQL integers: reject them before they reach SQL.
 MAX_ID = 2**31 - 1
 
@@ -261,11 +263,12 @@ class BookingEngine(http.Controller):
             )
 
     def _booking_spend_budget(self, booking):
-        """Count the booking against the budgets of the client address and of the
-        e-mail address; raise UserError when one is spent."""
+        """Count the booking against the budgets of the client address (its /64
+        for IPv6) and of the e-mail address (without its ``+tag``); raise
+        UserError when one is spent."""
         budgets = request.env["clock.request.budget"].sudo()
-        address = request.httprequest.remote_addr
-        email = tools.email_normalize(booking["guest"]["email"])
+        address = address_key(request.httprequest.remote_addr)
+        email = email_key(tools.email_normalize(booking["guest"]["email"]))
         if not budgets._clock_spend(
             "booking",
             {

@@ -6,3 +6,4 @@ from . import test_portal
 from . import test_tour
 from . import test_accessibility
 from . import test_booking_engine_abuse
+from . import test_budget_keys

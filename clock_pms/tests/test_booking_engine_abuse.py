@@ -2,9 +2,10 @@
 in names, bookings and mails without limit, a double submit in flight."""
 
 from unittest.mock import patch
+from urllib.parse import urlsplit
 
 from odoo.tests import tagged
-from odoo.tools import mute_logger
+from odoo.tools import config, mute_logger
 
 from ..controllers.main import BookingEngine
 from .http_common import ClockPmsHttpCommon
@@ -135,6 +136,44 @@ class TestBookingEngineAbuse(ClockPmsHttpCommon):
         )
         self.assertInPage("Too many bookings", second.text)
         self.assertEqual(self.env["mail.mail"].search_count([]), mails + 1)
+
+    def test_tagged_addresses_share_the_mail_budget_of_their_mailbox(self):
+        self._set_budget("per_email", 1)
+        mails = self.env["mail.mail"].search_count([])
+        first = self._post("/book/finish", self._form_data(), allow_redirects=False)
+        self.assertEqual(first.status_code, 303)
+        second = self._post(
+            "/book/finish", self._form_data(email="Ana.Ivanova+again@example.com")
+        )
+        self.assertInPage("Too many bookings", second.text)
+        self.assertEqual(self.env["mail.mail"].search_count([]), mails + 1)
+
+    def _post_from(self, address, email):
+        """Book as a client at ``address`` (behind the hotel's proxy)."""
+        with patch.dict(config.options, {"proxy_mode": True}):
+            return self._post(
+                "/book/finish",
+                self._form_data(email=email),
+                allow_redirects=False,
+                headers={
+                    "X-Forwarded-For": address,
+                    "X-Forwarded-Host": urlsplit(self.base_url()).netloc,
+                },
+            )
+
+    def test_addresses_of_one_ipv6_client_share_the_booking_budget(self):
+        self._set_budget("per_address", 1)
+        first = self._post_from("2001:db8:1:2::1", "guest1@example.com")
+        self.assertEqual(first.status_code, 303)
+        bookings = self.env["clock.reservation"].search_count([])
+        # The same client on another address of its /64.
+        again = self._post_from("2001:db8:1:2:aaaa::7", "guest2@example.com")
+        self.assertEqual(again.status_code, 200)
+        self.assertInPage("Too many bookings", again.text)
+        self.assertEqual(self.env["clock.reservation"].search_count([]), bookings)
+        # Another client, in the next /64.
+        other = self._post_from("2001:db8:1:3::1", "guest3@example.com")
+        self.assertEqual(other.status_code, 303)
 
     def test_a_double_submit_still_in_flight_gets_the_booking(self):
         data = self._form_data()
