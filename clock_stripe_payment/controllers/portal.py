@@ -13,7 +13,9 @@ The booking's access token (or the signed-in guest owning it) opens every route;
 anything else is answered 404. Amounts are always computed here: what the browser
 sends is checked against them, never used as such; so are the payment flows a
 page offers. Every card attempt (a card form handed out, a card refused) is
-counted against a budget of the booking and of the client address.
+counted against the budgets of the booking, of the guest's e-mail address and of
+the client address; so are the card forms of Odoo's own payment pages
+(``/my/payment_method``, ``/payment/pay``) for this provider.
 """
 
 import logging
@@ -27,39 +29,45 @@ from odoo.exceptions import AccessError, MissingError, UserError, ValidationErro
 from odoo.http import request
 from odoo.tools import float_compare
 
+from odoo.addons.clock_pms.budget_keys import address_key
 from odoo.addons.clock_pms.controllers.main import MAX_ID
 from odoo.addons.clock_pms.controllers.portal import BookingPortal
 from odoo.addons.payment.controllers.portal import PaymentPortal
 
+from .. import const
 from ..models.payment_transaction import CARD_ERROR_KINDS
 from ..stripe_api import ClockStripeError
 
 _logger = logging.getLogger(__name__)
 
-#: Card attempts a booking may take in a day (system parameter
-#: ``clock_stripe_payment.card_budget_per_booking``, 0 for no limit).
-CARD_BUDGET_PER_BOOKING = 10
-#: Card attempts a client address may take in a day
-#: (``clock_stripe_payment.card_budget_per_address``).
-CARD_BUDGET_PER_ADDRESS = 30
 #: Stripe error kinds whose message is ours and names no Stripe object.
 GUEST_SAFE_ERROR_KINDS = (*CARD_ERROR_KINDS, "connection", "rate_limit", "api")
 
 
-def spend_card_attempt(bookings_sudo):
-    """Count a card attempt for ``bookings_sudo`` and the client address.
+def spend_card_attempt(bookings_sudo, partners_sudo=None):
+    """Count a card attempt for ``bookings_sudo``, the guests' e-mail addresses
+    (and those of ``partners_sudo``) and the client address.
 
     :return: False, counting nothing, when a budget is spent
     """
-    budgets = request.env["clock.request.budget"].sudo()
-    per_booking = budgets._clock_get_limit(
-        "clock_stripe_payment.card_budget_per_booking", CARD_BUDGET_PER_BOOKING
+    return (
+        request.env["clock.request.budget"]
+        .sudo()
+        ._clock_spend_card_attempt(
+            bookings_sudo,
+            partners_sudo,
+            address=address_key(request.httprequest.remote_addr),
+        )
     )
-    keys = {f"booking:{booking.id}": per_booking for booking in bookings_sudo}
-    keys[f"address:{request.httprequest.remote_addr}"] = budgets._clock_get_limit(
-        "clock_stripe_payment.card_budget_per_address", CARD_BUDGET_PER_ADDRESS
+
+
+def card_budget_spent_error():
+    return ValidationError(
+        _(
+            "Too many card attempts were made for this booking or from your "
+            "connection. Please try again tomorrow, or contact the hotel."
+        )
     )
-    return budgets._clock_spend("card", keys)
 
 
 @contextmanager
@@ -564,13 +572,29 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
                 "landing_route": booking_sudo.get_portal_url(),
             }
         )
-        if not spend_card_attempt(booking_sudo):
-            raise ValidationError(
-                _(
-                    "Too many card attempts were made for this booking or from your "
-                    "connection. Please try again tomorrow, or contact the hotel."
-                )
-            )
+        if not spend_card_attempt(booking_sudo, partner_sudo):
+            raise card_budget_spent_error()
         with guest_safe_stripe_errors():
-            tx_sudo = self._create_transaction(custom_create_values=values, **kwargs)
+            tx_sudo = self._create_transaction(
+                custom_create_values=values, clock_card_attempt_counted=True, **kwargs
+            )
             return tx_sudo._get_processing_values()
+
+    def _create_transaction(self, *args, clock_card_attempt_counted=False, **kwargs):
+        """Override of `payment`: a transaction of the hotel's card provider
+        made by Odoo's own payment routes (``/my/payment_method``,
+        ``/payment/pay``...) spends a card attempt too; those of the booking's
+        card pages were counted already (``_clock_create_transaction``)."""
+        env = request.env(su=True)
+        providers = env["payment.provider"].browse(kwargs.get("provider_id"))
+        providers |= env["payment.token"].browse(kwargs.get("token_id")).provider_id
+        if (
+            not clock_card_attempt_counted
+            and const.PROVIDER_CODE in providers.mapped("code")
+            and not spend_card_attempt(
+                env["clock.reservation"],
+                env["res.partner"].browse(kwargs.get("partner_id")),
+            )
+        ):
+            raise card_budget_spent_error()
+        return super()._create_transaction(*args, **kwargs)

@@ -1,3 +1,4 @@
+from . import clock_request_budget
 from . import clock_stripe_customer
 from . import clock_stripe_event
 from . import clock_stripe_request_budget

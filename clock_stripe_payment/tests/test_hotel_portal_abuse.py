@@ -325,3 +325,66 @@ class TestHotelPortalAbuse(HotelPaymentHttpCommon):
         error = self._rpc_error(self._guarantee_route(other), self._tx_params(other))
         self.assertIn("Too many card attempts", error["data"]["message"])
         self.assertFalse(other.transaction_ids)
+
+    def _set_card_budget(self, name, value):
+        self.env["ir.config_parameter"].set_param(
+            f"clock_stripe_payment.card_budget_{name}", value
+        )
+
+    def _assert_card_budget_spent(self, booking):
+        with self._spy_stripe() as calls:
+            error = self._rpc_error(
+                self._guarantee_route(booking), self._tx_params(booking)
+            )
+        self.assertIn("Too many card attempts", error["data"]["message"])
+        self.assertFalse(calls)
+
+    def _odoo_transaction_params(self, partner, amount=None, currency=None):
+        """The values Odoo's own pages post to /payment/transaction: a card saved
+        on /my/payment_method (no amount), or paid on /payment/pay."""
+        currency_id = currency.id if currency else None
+        return {
+            "provider_id": self.provider.id,
+            "payment_method_id": self.card_method.id,
+            "token_id": None,
+            "amount": amount,
+            "currency_id": currency_id,
+            "partner_id": partner.id,
+            "access_token": self._generate_test_access_token(
+                partner.id, amount, currency_id
+            ),
+            "flow": "direct",
+            "tokenization_requested": True,
+            "landing_route": "/my/payment_method",
+            "is_validation": amount is None,
+        }
+
+    @mute_logger("odoo.http")
+    def test_odoos_own_payment_pages_spend_the_card_budget(self):
+        self._set_card_budget("per_address", 2)
+        booking = self._new_booking()
+        self._create_tx(self._guarantee_route(booking), booking)  # Counted once.
+        save_card = self._odoo_transaction_params(self.guest)
+        pay = self._odoo_transaction_params(self.guest, 100.0, self.currency_euro)
+        self.make_jsonrpc_request("/payment/transaction", save_card)
+        transactions = self.env["payment.transaction"].search_count([])
+        for params in (save_card, pay):
+            with self._spy_stripe() as calls:
+                error = self._rpc_error("/payment/transaction", params)
+            self.assertIn("Too many card attempts", error["data"]["message"])
+            self.assertFalse(calls)
+        self.assertEqual(self.env["payment.transaction"].search_count([]), transactions)
+
+    @mute_logger("odoo.http")
+    def test_card_attempts_per_guest_email_are_budgeted_across_bookings(self):
+        self._set_card_budget("per_email", 2)
+        for _booking in range(2):
+            booking = self._new_booking()
+            self._create_tx(self._guarantee_route(booking), booking)
+        tagged_guest = self.guest.copy({"email": "Maria.Petrova+3@example.com"})
+        other = self._booking(
+            confirm=False, channel="booking_engine", partner_id=tagged_guest.id
+        )
+        other._portal_ensure_token()
+        self._assert_card_budget_spent(other)
+        self.assertFalse(other.transaction_ids)
