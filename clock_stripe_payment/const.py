@@ -65,6 +65,13 @@ SETUP_INTENT_STATUS_MAPPING = {
     "done": ("succeeded",),
     "cancel": ("canceled",),
 }
+# SetupIntents that can still be confirmed (with another card), or cancelled.
+# https://docs.stripe.com/api/setup_intents/cancel
+SETUP_INTENT_OPEN_STATUSES = (
+    "requires_payment_method",
+    "requires_confirmation",
+    "requires_action",
+)
 # https://docs.stripe.com/api/refunds/object#refund_object-status
 REFUND_STATUS_MAPPING = {
     "pending": ("pending", "requires_action"),
@@ -90,6 +97,7 @@ HANDLED_WEBHOOK_EVENTS = [
     "checkout.session.async_payment_succeeded",
     "checkout.session.async_payment_failed",
     "setup_intent.succeeded",
+    "setup_intent.setup_failed",
 ]
 
 # Codes of the payment methods activated with the provider: card and its brands.

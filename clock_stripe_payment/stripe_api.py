@@ -479,6 +479,17 @@ class ClockStripeClient:
             answer_fields=("id", "status"),
         )
 
+    def cancel_setup_intent(self, setup_intent_id):
+        """Cancel a SetupIntent that is still open: its client secret, which the
+        browser has, confirms no card any more."""
+        return self._call(
+            "setup intent cancel",
+            self._client.v1.setup_intents.cancel,
+            setup_intent_id,
+            params={"cancellation_reason": "abandoned"},
+            answer_fields=("id", "status"),
+        )
+
     # --- payment intents ---
 
     def create_payment_intent(

@@ -117,13 +117,14 @@ class ClockStripeController(http.Controller):
         refused = self._refuse_late_guarantee(tx_sudo)
         if refused:
             return refused
+        was_draft = tx_sudo.state == "draft"
         with guest_safe_stripe_errors():
             answer = tx_sudo._clock_stripe_confirm_from_browser(
                 setup_intent_id=setup_intent_id, payment_intent_id=payment_intent_id
             )
-        if answer.get("state") == "error":
-            # A refused card spends the budgets too (card testing).
-            spend_card_attempt(tx_sudo.clock_reservation_ids)
+        if was_draft and answer.get("state") == "error":
+            # A refused card spends the budgets too (card testing), once.
+            spend_card_attempt(tx_sudo.clock_reservation_ids, tx_sudo.partner_id)
         return answer
 
     @http.route(

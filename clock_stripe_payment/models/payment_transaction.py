@@ -597,6 +597,17 @@ class PaymentTransaction(models.Model):
                     ),
                 )
             )
+            if setup_intent.get("status") in const.SETUP_INTENT_OPEN_STATUSES:
+                # One card per SetupIntent: its client secret, in the browser,
+                # must not try another card at Stripe without Odoo knowing.
+                try:
+                    client.cancel_setup_intent(setup_intent["id"])
+                except ClockStripeError as cancel_error:
+                    _logger.warning(
+                        "card setup of %s not cancelled at Stripe: %s",
+                        self.reference,
+                        cancel_error,
+                    )
             return self._clock_stripe_browser_answer()
 
         refusal = self.company_id._clock_stripe_card_refusal(payment_method)
@@ -1731,6 +1742,17 @@ class PaymentTransaction(models.Model):
                 return "ignored", "already processed"
             setup_intent = self._clock_stripe_client().retrieve_setup_intent(obj["id"])
             self._clock_stripe_process_setup_intent(setup_intent)
+        elif event_type == "setup_intent.setup_failed":
+            # A card refused at Stripe, which the browser may never tell Odoo.
+            if self.state != "draft":
+                return "ignored", "already processed"
+            setup_intent = self._clock_stripe_client().retrieve_setup_intent(obj["id"])
+            if setup_intent.get("status") == "succeeded":
+                return "ignored", "another card was saved since"
+            self._clock_stripe_process_setup_intent(setup_intent)
+            self.env["clock.request.budget"].sudo()._clock_spend_card_attempt(
+                self.clock_reservation_ids, self.partner_id
+            )
         elif event_type == "charge.refunded":
             self._clock_stripe_sync_refunds(obj)
         elif event_type == "charge.refund.updated":

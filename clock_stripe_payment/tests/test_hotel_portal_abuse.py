@@ -6,11 +6,19 @@ import json
 import logging
 from unittest.mock import patch
 
+import stripe
+
 from odoo.tests import JsonRpcException, tagged
 from odoo.tools import mute_logger
 
+from .. import const
 from ..stripe_api import ClockStripeClient, ClockStripeError
-from .common import CARD_3DS, CARD_DECLINED_AT_CHARGE, money_posts
+from .common import (
+    CARD_3DS,
+    CARD_DECLINED_AT_ATTACH,
+    CARD_DECLINED_AT_CHARGE,
+    money_posts,
+)
 from .hotel_common import MUTE, HotelPaymentHttpCommon
 
 
@@ -338,6 +346,100 @@ class TestHotelPortalAbuse(HotelPaymentHttpCommon):
             )
         self.assertIn("Too many card attempts", error["data"]["message"])
         self.assertFalse(calls)
+
+    def _decline_card_setup(self, tx):
+        """What a script does with the client secret of the transaction's
+        SetupIntent: confirm it at Stripe with a card that is declined, and never
+        tell Odoo."""
+        card = self._create_card(CARD_DECLINED_AT_ATTACH)
+        with self.assertRaises(stripe.CardError):
+            self.stripe.v1.setup_intents.confirm(
+                tx.clock_stripe_setup_intent_ref, params={"payment_method": card["id"]}
+            )
+
+    def _confirm_setup(self, tx):
+        """The confirm route, called with the transaction's SetupIntent."""
+        return self.make_jsonrpc_request(
+            "/payment/clock_stripe/confirm",
+            {
+                "reference": tx.reference,
+                "access_token": tx._clock_stripe_access_token(),
+                "setup_intent_id": tx.clock_stripe_setup_intent_ref,
+            },
+        )
+
+    def _assert_setup_takes_no_card(self, tx):
+        """The SetupIntent is cancelled at Stripe: its client secret confirms no
+        other card."""
+        setup_intent_id = tx.clock_stripe_setup_intent_ref
+        card = self._create_card()
+        with self.assertRaises(stripe.InvalidRequestError) as refusal:
+            self.stripe.v1.setup_intents.confirm(
+                setup_intent_id, params={"payment_method": card["id"]}
+            )
+        self.assertIn("status of canceled", refusal.exception.user_message)
+
+    @mute_logger("odoo.http", *MUTE)
+    def test_a_card_setup_refused_on_the_confirm_route_takes_no_other_card(self):
+        self._set_card_budget("per_booking", 3)
+        booking = self._new_booking()
+        tx = self._create_tx(self._guarantee_route(booking), booking)
+        self._decline_card_setup(tx)
+        answer = self._confirm_setup(tx)
+        self.assertEqual((answer["state"], tx.state), ("error", "error"))
+        self.assertIn("declined", answer["message"])
+        self._assert_setup_takes_no_card(tx)
+        # The card form and the refused card spent two attempts of three.
+        self._create_tx(self._guarantee_route(booking), booking)
+        self._assert_card_budget_spent(booking)
+
+    @mute_logger("odoo.http", *MUTE)
+    def test_a_card_setup_failed_at_stripe_is_counted_and_takes_no_other_card(self):
+        self._set_card_budget("per_booking", 2)
+        booking = self._new_booking()
+        tx = self._create_tx(self._guarantee_route(booking), booking)
+        self._decline_card_setup(tx)
+        setup_intent = self.stripe.v1.setup_intents.retrieve(
+            tx.clock_stripe_setup_intent_ref
+        ).to_dict()
+        response = self._post_webhook(
+            self._event("setup_intent.setup_failed", setup_intent)
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(tx.state, "error")
+        self.assertIn("declined", tx.state_message)
+        self._assert_setup_takes_no_card(tx)
+        self._assert_card_budget_spent(booking)
+        # The guest's browser, late: the refusal is not counted twice.
+        self._set_card_budget("per_booking", 3)
+        answer = self._confirm_setup(tx)
+        self.assertEqual(answer["state"], "error")
+        self._create_tx(self._guarantee_route(booking), booking)
+        self._assert_card_budget_spent(booking)
+
+    @mute_logger(
+        "odoo.http",
+        "odoo.addons.clock_stripe_payment.stripe_api",
+        "odoo.addons.payment.models.payment_transaction",
+    )
+    def test_a_card_setup_that_stripe_cannot_cancel_still_answers_the_guest(self):
+        booking = self._new_booking()
+        tx = self._create_tx(self._guarantee_route(booking), booking)
+        self._decline_card_setup(tx)
+        self._stripe_fault(
+            "reset",
+            "POST",
+            "/v1/setup_intents/*/cancel",
+            times=1 + const.MAX_NETWORK_RETRIES,
+        )
+        with self.assertLogs(
+            "odoo.addons.clock_stripe_payment.models.payment_transaction", "WARNING"
+        ) as logs:
+            answer = self._confirm_setup(tx)
+        self.assertEqual((answer["state"], tx.state), ("error", "error"))
+        self.assertIn("declined", answer["message"])
+        self.assertIn(tx.reference, " ".join(logs.output))
+        self.assertIn("not cancelled", " ".join(logs.output))
 
     def _odoo_transaction_params(self, partner, amount=None, currency=None):
         """The values Odoo's own pages post to /payment/transaction: a card saved
