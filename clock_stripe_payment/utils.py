@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import time
 from datetime import datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from . import const
 
@@ -92,6 +92,22 @@ def round_to_minor_step(amount, currency_code):
     :rtype: float
     """
     return from_minor_units(to_minor_units(amount, currency_code), currency_code)
+
+
+def floor_to_minor_step(amount, currency_code):
+    """The largest amount Stripe takes as it is that is not above ``amount``:
+    45.755 KWD -> 45.750, 6.863 KWD -> 6.860; 12.34 EUR stays 12.34. Amounts the
+    server computes (a deposit, a share or all of a balance) are asked this way,
+    never more than computed and never refused for being off Stripe's step.
+
+    :rtype: float
+    """
+    code = (currency_code or "").upper()
+    step = minor_step(code)
+    minor = (Decimal(str(amount)) * (Decimal(10) ** currency_exponent(code))).quantize(
+        Decimal(1), rounding=ROUND_FLOOR
+    )
+    return from_minor_units(int(minor) // step * step, code)
 
 
 def from_minor_units(minor_amount, currency_code):

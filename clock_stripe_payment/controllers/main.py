@@ -71,11 +71,21 @@ class ClockStripeController(http.Controller):
             )
         )
 
-    def _get_tx_sudo(self, reference, access_token):
+    def _get_tx_sudo(self, reference, token, redirect_only=False):
         """The transaction, or 404 alike for an unknown reference and a wrong
-        token: the answer never tells whether a reference exists."""
+        token: the answer never tells whether a reference exists.
+
+        :param bool redirect_only: ``token`` is the Checkout redirect token
+            (see ``_clock_stripe_redirect_token``), not the access token
+        """
         tx_sudo = self._find_tx_sudo(reference)
-        if not tx_sudo or not tx_sudo._clock_stripe_check_access_token(access_token):
+        if not tx_sudo:
+            raise NotFound()
+        if redirect_only:
+            valid = tx_sudo._clock_stripe_check_redirect_token(token)
+        else:
+            valid = tx_sudo._clock_stripe_check_access_token(token)
+        if not valid:
             raise NotFound()
         return tx_sudo
 
@@ -134,9 +144,10 @@ class ClockStripeController(http.Controller):
         auth="public",
         sitemap=False,
     )
-    def clock_stripe_checkout_redirect(self, reference=None, access_token=None, **kw):
-        """Send the guest to the Stripe Checkout page of the transaction."""
-        tx_sudo = self._get_tx_sudo(reference, access_token)
+    def clock_stripe_checkout_redirect(self, reference=None, redirect_token=None, **kw):
+        """Send the guest to the Stripe Checkout page of the transaction (its
+        redirect token opens nothing else)."""
+        tx_sudo = self._get_tx_sudo(reference, redirect_token, redirect_only=True)
         if tx_sudo.state != "draft" or not tx_sudo.clock_stripe_checkout_url:
             return request.redirect("/payment/status")
         return request.redirect(tx_sudo.clock_stripe_checkout_url, local=False)

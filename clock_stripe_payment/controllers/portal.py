@@ -183,7 +183,7 @@ class HotelPaymentPortal(BookingPortal, PaymentPortal):
         ):
             return request.redirect(booking_sudo.get_portal_url())
         error = None
-        to_pay = balance
+        to_pay = booking_sudo._clock_to_card_step(balance, folio_sudo.currency_id)
         if amount not in (None, ""):
             custom = self._cast_as_float(amount)
             try:

@@ -646,7 +646,7 @@ class ClockAutopilotTask(models.Model):
                     (night, "room", booking.nightly_price)
                     for night in _stay_nights(booking)
                 ]
-        return autopilot.compute_amount(
+        amount = autopilot.compute_amount(
             self.amount_basis,
             balance=booking._clock_get_balance() if balance is None else balance,
             fixed=self.amount_fixed,
@@ -658,6 +658,7 @@ class ClockAutopilotTask(models.Model):
             percent=self.amount_percent,
             rounding=currency.rounding,
         )
+        return booking._clock_to_card_step(amount, currency)
 
     def _autopilot_prepare(self, booking, balance=None):
         """What the task would do on ``booking`` now, without doing it.

@@ -1,4 +1,5 @@
 from odoo import _, api, fields, models
+from odoo.tools import SQL
 
 
 class ClockFolio(models.Model):
@@ -57,21 +58,39 @@ class ClockFolio(models.Model):
                 if folio in tx._clock_get_folio()
             )
 
-    def _clock_get_payable_balance(self):
+    def _clock_get_payable_balance(self, exclude=None):
         """What may still be taken on the folio: its balance less the payments
         done or under way that are not posted to it yet (see
         ``payment.transaction._clock_filter_unposted_payments``). The amount a
         guest may pay, the staff's default charge and the Autopilot's "folio
-        balance" all start from it, so that nothing is taken twice."""
+        balance" all start from it, so that nothing is taken twice.
+
+        :param payment.transaction exclude: a payment not to count (the one
+            about to be sent, checked against what is left for it)
+        """
         self.ensure_one()
         folio = self.sudo()
         booking = folio.reservation_id
         candidates = folio.transaction_ids | booking.transaction_ids
+        if exclude:
+            candidates -= exclude.sudo()
         unposted = candidates._clock_filter_unposted_payments().filtered(
             lambda tx: tx._clock_get_folio() == folio
         )
         in_flight = sum(booking._clock_to_currency(tx, tx.amount) for tx in unposted)
         return folio.currency_id.round(folio.balance - in_flight)
+
+    def _clock_lock(self):
+        """Lock the folios' rows: payments of one folio are checked and sent one
+        at a time (the lock is held until the commit that follows the request to
+        Stripe, when the payment is counted by the next one)."""
+        if self.ids:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM clock_folio WHERE id IN %s FOR NO KEY UPDATE",
+                    tuple(self.ids),
+                )
+            )
 
     def _clock_wizard_action(self, method):
         self.ensure_one()

@@ -7,7 +7,7 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import float_compare, format_amount, format_datetime
 
-from .. import autopilot
+from .. import autopilot, utils
 from ..stripe_api import ClockStripeError
 
 _logger = logging.getLogger(__name__)
@@ -215,7 +215,14 @@ class ClockReservation(models.Model):
         if not policy or policy.card_action not in ("pay", "hold"):
             return 0.0
         amount = min(self.deposit_amount, max(self._clock_get_balance(), 0.0))
-        return self.currency_id.round(max(amount, 0.0))
+        return self._clock_to_card_step(max(amount, 0.0))
+
+    def _clock_to_card_step(self, amount, currency=None):
+        """``amount`` (in ``currency``, default the booking's) rounded down to what
+        a card payment takes as it is (three-decimal currencies go by 0.010 at
+        Stripe): what the server computes is asked as it will be charged."""
+        currency = currency or self.currency_id
+        return utils.floor_to_minor_step(currency.round(amount), currency.name)
 
     def _clock_get_card_provider(self):
         """The hotel's card provider when it is active (else empty), in sudo."""
@@ -941,7 +948,9 @@ class ClockReservation(models.Model):
                 if folio and folio not in tx.clock_folio_ids:
                     tx.clock_folio_ids = [Command.link(folio.id)]
             elif tx.state == "done":
-                self._clock_post_transaction_to_folio(tx)
+                posted = tx.clock_folio_line_ids
+                if self._clock_post_transaction_to_folio(tx) and not posted:
+                    tx._clock_return_surplus()
             elif tx.state == "error" and tx.operation == "refund":
                 self._clock_reverse_failed_refund(tx)
             if late_guarantee:

@@ -25,6 +25,15 @@ STATUS_ROUTE = "/payment/status"
 
 # Operations whose transactions carry money at Stripe (a PaymentIntent).
 PAYMENT_OPERATIONS = ("online_direct", "online_token", "offline", "online_redirect")
+# Payments a guest makes on the payment pages (the others are staff's or the
+# Autopilot's).
+GUEST_PAYMENT_OPERATIONS = ("online_direct", "online_token", "online_redirect")
+# How long a guest payment left waiting at Stripe (3-D Secure not completed, a
+# Checkout page not paid) counts as money in flight: long enough for a guest
+# to finish it, not so long that an abandoned one blocks the bill. One that
+# still goes through later and pays the bill twice is refunded (see
+# ``_clock_return_surplus``).
+GUEST_PAYMENT_WINDOW = timedelta(hours=1)
 CARD_ERROR_KINDS = ("card", "authentication_required")
 # Stripe error kinds after which the outcome of a request is not known (the
 # request may or may not have been applied): never a decline.
@@ -108,6 +117,8 @@ class PaymentTransaction(models.Model):
         currency = self.env["res.currency"].browse(values["currency_id"])
         amount = values.get("amount") or 0.0
         operation = values.get("operation")
+        if operation == "online_redirect":
+            self._clock_stripe_check_redirect_method(values.get("payment_method_id"))
         source = self.browse(values.get("source_transaction_id") or [])
         if source:
             settlement_currency = source.clock_stripe_settlement_currency_id or currency
@@ -155,6 +166,19 @@ class PaymentTransaction(models.Model):
         if "clock_stripe_capture_manually" not in values:
             res["clock_stripe_capture_manually"] = capture_manually
         return res
+
+    @api.model
+    def _clock_stripe_check_redirect_method(self, payment_method_id):
+        """Refuse a card on the Stripe-hosted page: cards go through the card
+        form, where the hotel's card rules (brands, CVC, address) are applied.
+
+        :raise ValidationError: the method is a card (or a card brand)
+        """
+        method = self.env["payment.method"].browse(payment_method_id or [])
+        if (method.primary_payment_method_id or method).code == "card":
+            raise ValidationError(
+                _("Please pay by card in the card form of this page.")
+            )
 
     @api.model
     def _clock_stripe_convert(self, amount, currency, settlement_currency, company):
@@ -285,6 +309,22 @@ class PaymentTransaction(models.Model):
         self.ensure_one()
         return bool(access_token) and consteq(
             access_token, self._clock_stripe_access_token()
+        )
+
+    def _clock_stripe_redirect_token(self):
+        """Token of the Checkout redirect route alone: it only forwards to the
+        session's Stripe-hosted page. The redirect form's values are logged by
+        the framework, so they never carry the access token, which also settles
+        or cancels the session on the return route."""
+        self.ensure_one()
+        return hmac_tool(
+            self.env(su=True), "clock_stripe_checkout_redirect", self.reference
+        )
+
+    def _clock_stripe_check_redirect_token(self, redirect_token):
+        self.ensure_one()
+        return bool(redirect_token) and consteq(
+            redirect_token, self._clock_stripe_redirect_token()
         )
 
     def _clock_stripe_lock(self):
@@ -436,6 +476,9 @@ class PaymentTransaction(models.Model):
         if self.provider_code != const.PROVIDER_CODE:
             return res
         self._clock_stripe_check_amount()
+        refusal = self._clock_check_folio_owed()
+        if refusal:
+            raise ValidationError(refusal)
         base_url = self.provider_id.get_base_url()
         return_url = url_join(base_url, CHECKOUT_RETURN_ROUTE)
         query = url_encode(
@@ -472,7 +515,7 @@ class PaymentTransaction(models.Model):
         return {
             "api_url": url_join(base_url, CHECKOUT_REDIRECT_ROUTE),
             "reference": self.reference,
-            "access_token": self._clock_stripe_access_token(),
+            "redirect_token": self._clock_stripe_redirect_token(),
         }
 
     # === BUSINESS METHODS - CARD FORM (confirm route) === #
@@ -640,6 +683,11 @@ class PaymentTransaction(models.Model):
     def _clock_stripe_charge_card(self, payment_method):
         """Charge or hold the transaction amount on a checked card (on-session)."""
         self.ensure_one()
+        refusal = self._clock_check_folio_owed()
+        if refusal:
+            self._set_error(refusal)
+            self._clock_stripe_release_unkept_card()
+            return self._clock_stripe_browser_answer()
         payment_intent, error = self._clock_stripe_create_browser_intent(
             payment_method,
             const.OPERATION_PAYMENT,
@@ -911,6 +959,10 @@ class PaymentTransaction(models.Model):
         if self.state != "draft":
             raise UserError(_("This payment has already been sent."))
         self._clock_stripe_check_amount()
+        refusal = self._clock_check_folio_owed()
+        if refusal:
+            self._set_error(refusal)
+            return
         super(
             PaymentTransaction, self.with_context(clock_stripe_sending=True)
         )._send_payment_request()
@@ -2028,8 +2080,9 @@ class PaymentTransaction(models.Model):
     def _clock_filter_unposted_payments(self):
         """Payments that are, or may be, money taken but not on a folio yet:
         confirmed and not posted, pending, authorized to be charged (not a hold),
-        or a card-on-file charge sent without a known outcome (a draft
-        ``offline`` transaction). A hold is no payment."""
+        a card-on-file charge sent without a known outcome (a draft ``offline``
+        transaction), or a guest payment waiting at Stripe (see
+        ``_clock_is_waiting_guest_payment``). A hold is no payment."""
         return self.filtered(
             lambda tx: tx.operation not in ("validation", "refund")
             and tx.amount > 0
@@ -2038,11 +2091,96 @@ class PaymentTransaction(models.Model):
                 tx.state in ("pending", "done")
                 or (tx.state == "authorized" and not tx.clock_stripe_capture_manually)
                 or (tx.state == "draft" and tx.operation == "offline")
+                or tx._clock_is_waiting_guest_payment()
             )
             and not tx.child_transaction_ids.filtered(
                 lambda child, t=tx: child.operation == t.operation
                 and child.state in ("done", "cancel")
             )
+        )
+
+    def _clock_is_waiting_guest_payment(self):
+        """Whether this is a draft guest payment that Stripe may still complete:
+        its PaymentIntent awaits 3-D Secure, or its Checkout page is open, within
+        :data:`GUEST_PAYMENT_WINDOW` of its creation."""
+        self.ensure_one()
+        return (
+            self.state == "draft"
+            and self.operation in GUEST_PAYMENT_OPERATIONS
+            and bool(self.provider_reference or self.clock_stripe_checkout_session_ref)
+            and (self.create_date or fields.Datetime.now())
+            > fields.Datetime.now() - GUEST_PAYMENT_WINDOW
+        )
+
+    def _clock_check_folio_owed(self):
+        """Right before a guest payment of a bill moves money, check its amount
+        again against what the bill still owes, under the folio's row lock and
+        counting every other payment of the folio not final yet (another tab,
+        a Checkout page, staff, the Autopilot).
+
+        :return: the refusal for the guest, or None when the payment may go
+        """
+        self.ensure_one()
+        folio = self.sudo().clock_folio_ids[:1]
+        if self.operation not in GUEST_PAYMENT_OPERATIONS or not folio:
+            return None
+        folio._clock_lock()
+        owed = folio._clock_get_payable_balance(exclude=self)
+        amount = folio.reservation_id._clock_to_currency(self, self.amount)
+        currency = folio.currency_id
+        if currency.compare_amounts(amount, owed) <= 0:
+            return None
+        if currency.compare_amounts(owed, 0.0) <= 0:
+            return _("The bill %s was paid meanwhile: nothing was charged.", folio.name)
+        return _(
+            "Another payment of the bill %(folio)s was made meanwhile: "
+            "%(owed)s is left to pay, and nothing was charged.",
+            folio=folio.name,
+            owed=format_amount(self.env, owed, currency),
+        )
+
+    def _clock_return_surplus(self):
+        """Give back what a guest payment just posted took beyond its bill:
+        money that moved although another payment settled the bill meanwhile
+        (a Checkout page paid late, a 3-D Secure payment completed after another
+        payment). The surplus is refunded at once, as staff would (idempotency
+        key included); the guest reads why on the payment's status, staff get a
+        note on the booking. Called once, when the payment is posted.
+
+        A Stripe error is raised: the post-processing is tried again, whole.
+        """
+        self.ensure_one()
+        tx = self.sudo()
+        folio = tx.clock_folio_ids[:1]
+        if (
+            tx.operation not in GUEST_PAYMENT_OPERATIONS
+            or not folio
+            or folio.currency_id != tx.currency_id
+        ):
+            return
+        currency = tx.currency_id
+        surplus = min(-folio.balance, tx._clock_get_refundable_amount())
+        if currency.compare_amounts(surplus, 0.0) <= 0:
+            return
+        booking = tx._clock_get_reservations()[:1]
+        booking._clock_refund(tx, surplus)
+        amount = format_amount(self.env, surplus, currency)
+        tx.state_message = _(
+            "The bill %(folio)s was paid meanwhile by another payment: %(amount)s "
+            "of this payment is refunded to your card.",
+            folio=folio.name,
+            amount=amount,
+        )
+        booking.message_post(
+            body=_(
+                "The payment %(ref)s went through at Stripe after the bill %(folio)s "
+                "was paid by another payment: %(amount)s was refunded, so that "
+                "nothing is paid twice.",
+                ref=tx.reference,
+                folio=folio.name,
+                amount=amount,
+            ),
+            subtype_xmlid="mail.mt_note",
         )
 
     def _clock_get_remaining_hold(self):

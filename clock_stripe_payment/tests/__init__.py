@@ -31,3 +31,5 @@ from . import test_hotel_portal_abuse
 from . import test_adversarial_http
 from . import test_stripe_request_budget
 from . import test_wording
+from . import test_money_in_flight
+from . import test_guest_rights

@@ -63,19 +63,46 @@ class TestCheckout(ClockStripeHttpCommon):
         self.assertIn("{CHECKOUT_SESSION_ID}", session.success_url)
         self.assertIn("access_token=", session.cancel_url)
         # The redirect route forwards to the session's hosted page.
+        redirect_token = form["inputs"]["redirect_token"]
         response = self.url_open(
             "/payment/clock_stripe/checkout_redirect?"
-            f"reference={tx.reference}&access_token={form['inputs']['access_token']}",
+            f"reference={tx.reference}&redirect_token={redirect_token}",
             allow_redirects=False,
         )
         self.assertEqual(response.status_code, 303)
         self.assertEqual(response.headers["Location"], session.url)
-        bad = self.url_open(
-            f"/payment/clock_stripe/checkout_redirect?reference={tx.reference}"
-            "&access_token=wrong",
+        for query in (
+            "redirect_token=wrong",
+            f"access_token={tx._clock_stripe_access_token()}",
+        ):
+            bad = self.url_open(
+                f"/payment/clock_stripe/checkout_redirect?reference={tx.reference}"
+                f"&{query}",
+                allow_redirects=False,
+            )
+            self.assertEqual(bad.status_code, 404, query)
+
+    def test_logged_rendering_values_cannot_settle_the_session(self):
+        """Odoo logs the redirect form's values: they carry no access token, and
+        what they carry does not cancel the guest's Checkout session."""
+        tx, values = self._redirect_tx()
+        access_token = tx._clock_stripe_access_token()
+        # What payment logs at INFO as the "provider-specific rendering values".
+        rendering_values = tx._get_specific_rendering_values(values)
+        self.assertEqual(rendering_values["reference"], tx.reference)
+        self.assertNotIn(access_token, repr(rendering_values))
+        self.assertNotIn(access_token, values["redirect_form_html"])
+        form = self._extract_values_from_html_form(values["redirect_form_html"])
+        self.assertNotIn("access_token", form["inputs"])
+        response = self.url_open(
+            "/payment/clock_stripe/checkout_return?"
+            f"reference={tx.reference}&access_token={form['inputs']['redirect_token']}"
+            "&canceled=1",
             allow_redirects=False,
         )
-        self.assertEqual(bad.status_code, 404)
+        self.assertEqual(response.status_code, 303)
+        self.assertEqual(tx.state, "draft")
+        self.assertEqual(self._session(tx).status, "open")
 
     def test_session_creation_is_idempotent(self):
         """A second rendering of the same transaction gets the same session."""

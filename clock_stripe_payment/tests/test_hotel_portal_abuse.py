@@ -2,7 +2,6 @@
 flow the page does not offer, a guarantee confirmed too late, nan amounts,
 oracles and leaks, and card testing."""
 
-import json
 import logging
 from unittest.mock import patch
 
@@ -33,18 +32,6 @@ class TestHotelPortalAbuse(HotelPaymentHttpCommon):
 
     def _guarantee_route(self, booking):
         return f"/my/bookings/{booking.id}/guarantee/transaction"
-
-    def _rpc_error(self, route, params):
-        """The JSON-RPC error answer of ``route`` (as the browser gets it)."""
-        response = self.url_open(
-            route,
-            data=json.dumps(
-                {"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}
-            ),
-            headers={"Content-Type": "application/json"},
-        )
-        self.assertEqual(response.status_code, 200)
-        return response.json().get("error")
 
     # === 3. The OTA's virtual card === #
 
@@ -263,7 +250,7 @@ class TestHotelPortalAbuse(HotelPaymentHttpCommon):
         statuses = {
             self.url_open(
                 f"/payment/clock_stripe/checkout_redirect?reference={reference}"
-                "&access_token=x",
+                "&redirect_token=x",
                 allow_redirects=False,
             ).status_code
             for reference in ("NO-SUCH-REF", tx.reference)

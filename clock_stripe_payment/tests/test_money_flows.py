@@ -376,6 +376,63 @@ class TestCurrencies(ClockStripeCommon):
 
 
 @tagged("post_install", "-at_install")
+class TestThreeDecimalHotel(ClockStripeCommon):
+    """A hotel in Kuwaiti dinars: the amounts the server computes itself are on
+    Stripe's 0.010 step, so no guest is asked for an amount Stripe refuses."""
+
+    def test_server_computed_amounts_are_on_stripes_step(self):
+        hotel = self.env["res.company"].create(
+            {"name": "Kuwait Bay Hotel", "currency_id": self.currency_kwd.id}
+        )
+        policy = self.env["clock.guarantee.policy"].create(
+            {
+                "name": "15% deposit",
+                "company_id": hotel.id,
+                "payment_option": "card",
+                "card_action": "pay",
+                "deposit_rule": "percent_room",
+                "deposit_percent": 15.0,
+            }
+        )
+        room_type = self.env["clock.room.type"].create(
+            {
+                "name": "Sea View",
+                "code": "KWSEA",
+                "company_id": hotel.id,
+                "price": 15.25,
+                "capacity": 2,
+            }
+        )
+        arrival = fields.Date.today() + timedelta(days=10)
+        booking = self.env["clock.reservation"].create(
+            {
+                "partner_id": self.partner.id,
+                "room_type_id": room_type.id,
+                "company_id": hotel.id,
+                "arrival_date": arrival,
+                "departure_date": arrival + timedelta(days=3),
+                "guest_count": 2,
+                "guarantee_policy_id": policy.id,
+            }
+        )
+        self.assertEqual(booking.deposit_amount, 6.863)  # 15% of 45.750
+        self.assertEqual(booking._clock_get_guarantee_amount(), 6.86)
+        booking.action_confirm()
+        folio = booking.folio_ids
+        folio.line_ids[:1].amount += 0.005  # A bill of 45.755 KWD.
+        wizard = (
+            self.env["clock.charge.wizard"]
+            .with_context(default_reservation_id=booking.id)
+            .create({"folio_id": folio.id})
+        )
+        self.assertEqual(wizard.balance, 45.755)
+        self.assertEqual(wizard.amount, 45.75)
+        self.env["payment.transaction"]._clock_stripe_check_minor_step(
+            wizard.amount, self.currency_kwd
+        )
+
+
+@tagged("post_install", "-at_install")
 class TestIdempotencyKeys(ClockStripeCommon):
     def test_every_money_call_carries_the_derived_key(self):
         self.provider.clock_stripe_tokenize_amount = 0.5

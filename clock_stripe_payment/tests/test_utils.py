@@ -64,6 +64,24 @@ class TestMinorUnits(BaseCase):
         self.assertFalse(utils.is_on_minor_step(1234.5, "ISK"))
         self.assertEqual(utils.round_to_minor_step(12.345, "KWD"), 12.35)
 
+    def test_computed_amounts_go_down_to_stripes_step(self):
+        """A deposit or balance computed to Odoo's 0.001 is asked as Stripe
+        takes it, never above what was computed."""
+        for amount, code, expected in (
+            (6.863, "KWD", 6.86),  # 15% of 45.750 KWD
+            (45.759, "BHD", 45.75),
+            (12.34, "KWD", 12.34),
+            (12.349, "EUR", 12.34),
+            (12.34, "EUR", 12.34),
+            (1234.56, "ISK", 1234.0),
+            (5000.7, "JPY", 5000),
+            (0.0, "KWD", 0.0),
+        ):
+            with self.subTest(amount=amount, currency=code):
+                floored = utils.floor_to_minor_step(amount, code)
+                self.assertEqual(floored, expected)
+                self.assertTrue(utils.is_on_minor_step(floored, code))
+
 
 @tagged("post_install", "-at_install")
 class TestMinimumsAndCurrencies(BaseCase):

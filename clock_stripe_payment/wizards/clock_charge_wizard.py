@@ -75,7 +75,10 @@ class ClockChargeWizard(models.TransientModel):
                 amount = booking.deposit_amount
             else:
                 amount = wizard.balance
-            wizard.amount = max(amount, 0.0)
+            amount = max(amount, 0.0)
+            if wizard.currency_id:
+                amount = booking._clock_to_card_step(amount, wizard.currency_id)
+            wizard.amount = amount
 
     def action_confirm(self):
         self.ensure_one()
