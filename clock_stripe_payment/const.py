@@ -4,6 +4,8 @@
 This module imports nothing from Odoo so that it can be used by plain unit tests.
 """
 
+from datetime import timedelta
+
 PROVIDER_CODE = "clock_stripe"
 
 # The Stripe API version this module is written for, sent as ``Stripe-Version`` on
@@ -359,3 +361,29 @@ SECRET_PROCESSING_KEYS = (
     "clock_stripe_payment_intent_secret",
     "clock_stripe_access_token",
 )
+
+# === Transactions === #
+
+CONFIRM_ROUTE = "/payment/clock_stripe/confirm"
+CHECKOUT_REDIRECT_ROUTE = "/payment/clock_stripe/checkout_redirect"
+CHECKOUT_RETURN_ROUTE = "/payment/clock_stripe/checkout_return"
+STATUS_ROUTE = "/payment/status"
+
+# Operations whose transactions carry money at Stripe (a PaymentIntent).
+PAYMENT_OPERATIONS = ("online_direct", "online_token", "offline", "online_redirect")
+# Payments a guest makes on the payment pages (the others are staff's or the
+# Autopilot's).
+GUEST_PAYMENT_OPERATIONS = ("online_direct", "online_token", "online_redirect")
+# How long a guest payment left waiting at Stripe (3-D Secure not completed, a
+# Checkout page not paid) counts as money in flight: long enough for a guest
+# to finish it, not so long that an abandoned one blocks the bill. One that
+# still goes through later and pays the bill twice is refunded (see
+# ``_clock_return_surplus``).
+GUEST_PAYMENT_WINDOW = timedelta(hours=1)
+CARD_ERROR_KINDS = ("card", "authentication_required")
+# Stripe error kinds after which the outcome of a request is not known (the
+# request may or may not have been applied): never a decline.
+ANSWER_LOST_KINDS = ("connection", "api", "rate_limit", "bad_answer")
+# A staff charge or refund without Stripe's answer is canceled when Stripe does
+# not have it this long after it was sent.
+UNANSWERED_GRACE = timedelta(minutes=10)

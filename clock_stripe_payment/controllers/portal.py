@@ -35,13 +35,12 @@ from odoo.addons.clock_pms.controllers.portal import BookingPortal
 from odoo.addons.payment.controllers.portal import PaymentPortal
 
 from .. import const
-from ..models.payment_transaction import CARD_ERROR_KINDS
 from ..stripe_api import ClockStripeError
 
 _logger = logging.getLogger(__name__)
 
 #: Stripe error kinds whose message is ours and names no Stripe object.
-GUEST_SAFE_ERROR_KINDS = (*CARD_ERROR_KINDS, "connection", "rate_limit", "api")
+GUEST_SAFE_ERROR_KINDS = (*const.CARD_ERROR_KINDS, "connection", "rate_limit", "api")
 
 
 def spend_card_attempt(bookings_sudo, partners_sudo=None):

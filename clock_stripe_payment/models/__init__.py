@@ -5,6 +5,15 @@ from . import clock_stripe_request_budget
 from . import payment_provider
 from . import payment_token
 from . import payment_transaction
+from . import payment_transaction_processing
+from . import payment_transaction_card_form
+from . import payment_transaction_payment
+from . import payment_transaction_holds
+from . import payment_transaction_refunds
+from . import payment_transaction_notifications
+from . import payment_transaction_webhook
+from . import payment_transaction_hotel
+from . import payment_transaction_autopilot
 from . import res_company
 from . import res_config_settings
 from . import account_payment

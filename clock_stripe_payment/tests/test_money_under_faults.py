@@ -15,7 +15,7 @@ from odoo.tools import mute_logger
 
 from .. import const
 from ..controllers.portal import HotelPaymentPortal
-from ..models.payment_transaction import PaymentTransaction
+from ..models.payment_transaction_hotel import PaymentTransaction
 from .autopilot_common import AutopilotStripeCommon
 from .hotel_common import MUTE, HotelPaymentHttpCommon
 

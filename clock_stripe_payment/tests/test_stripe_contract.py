@@ -26,7 +26,7 @@ except ImportError:  # Run outside scripts/test: the repository root is not on t
     contract = None
 
 # Every field the addon reads from Stripe's answers, by resource type, as
-# dotted paths through nested objects (stripe_api.py, models/payment_transaction.py,
+# dotted paths through nested objects (stripe_api.py, models/payment_transaction*.py,
 # models/payment_token.py, models/payment_provider.py, utils.py).
 FIELDS_READ = {
     stripe.PaymentIntent: [
