@@ -264,6 +264,9 @@ class PaymentProvider(models.Model):
                 if vals.get("code") == const.PROVIDER_CODE and vals.get(
                     "clock_stripe_secret_key"
                 ):
+                    # Stripe (at the address given) is asked for those who may
+                    # create a provider only.
+                    self.check_access("create")
                     merged = {field: vals.get(field) for field in CREDENTIAL_FIELDS}
                     self._clock_stripe_check_credentials(merged, vals)
         providers = super().create(vals_list)
@@ -284,6 +287,8 @@ class PaymentProvider(models.Model):
         else:
             # Each provider may end in another state (test or live key): write one
             # by one, after the check, so that nothing is saved when it fails.
+            # Stripe is asked for those who may write the providers only.
+            clock_providers.check_access("write")
             others = self - clock_providers
             res = super(PaymentProvider, others).write(vals) if others else True
             for provider in clock_providers:
@@ -428,6 +433,7 @@ class PaymentProvider(models.Model):
         :return: A notification action.
         """
         self.ensure_one()
+        self.check_access("write")
         provider = self.sudo()
         if not provider.clock_stripe_secret_key:
             raise UserError(
