@@ -548,6 +548,8 @@ class ClockReservation(models.Model):
         self._clock_check_payment_access()
         holds = self.sudo().transaction_ids._clock_filter_active_holds()
         if transactions is not None:
+            # Named below: only transactions the caller may read.
+            transactions.check_access("read")
             foreign = transactions.sudo() - holds
             if foreign:
                 raise UserError(
@@ -607,8 +609,10 @@ class ClockReservation(models.Model):
         """``tx`` as an active hold of the booking (sudo).
 
         :raise UserError: it is not one
+        :raise AccessError: the caller may not read ``tx`` (another hotel's)
         """
         self.ensure_one()
+        tx.check_access("read")
         tx = tx.sudo()
         if tx not in self.sudo().transaction_ids._clock_filter_active_holds():
             raise UserError(
@@ -773,6 +777,7 @@ class ClockReservation(models.Model):
         """
         self.ensure_one()
         self._clock_check_payment_access(refund=True)
+        tx.check_access("read")
         tx = tx.sudo()
         if tx not in self.sudo().transaction_ids._clock_filter_payments():
             raise UserError(
