@@ -29,6 +29,7 @@ from . import test_staff_money_faults
 from . import test_webhook_event_log
 from . import test_hotel_portal_abuse
 from . import test_adversarial_http
+from . import test_adversarial_methods
 from . import test_stripe_request_budget
 from . import test_wording
 from . import test_money_in_flight
