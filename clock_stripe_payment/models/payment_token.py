@@ -102,7 +102,11 @@ class PaymentToken(models.Model):
 
     def write(self, vals):
         """Override of `payment`: a guest cannot remove a card the hotel needs
-        (see :meth:`_clock_check_guest_may_archive`)."""
+        (see :meth:`_clock_check_guest_may_archive`). The caller's right to
+        write comes first: archiving detaches the card at Stripe, which a
+        refusal afterwards would not undo."""
+        if not self.env.su:
+            self.check_access("write")
         if vals.get("active") is False and not self.env.user._is_internal():
             for token in self:
                 token._clock_check_guest_may_archive()
