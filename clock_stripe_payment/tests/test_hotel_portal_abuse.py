@@ -419,9 +419,7 @@ class TestHotelPortalAbuse(HotelPaymentHttpCommon):
             "/v1/setup_intents/*/cancel",
             times=1 + const.MAX_NETWORK_RETRIES,
         )
-        with self.assertLogs(
-            "odoo.addons.clock_stripe_payment.models.payment_transaction", "WARNING"
-        ) as logs:
+        with self.assertLogs("odoo.addons.clock_stripe_payment", "WARNING") as logs:
             answer = self._confirm_setup(tx)
         self.assertEqual((answer["state"], tx.state), ("error", "error"))
         self.assertIn("declined", answer["message"])
